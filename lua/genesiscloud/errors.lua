@@ -1,0 +1,48 @@
+--- The error object every failing call returns as its second value.
+-- Fields a program can branch on (`kind`, `status`, `code`, ...) and a
+-- `__tostring` that gives one line a person can read.
+-- @module genesiscloud.errors
+local errors = {}
+
+local Error = {}
+Error.__index = Error
+Error.__name = "genesiscloud.error"
+
+--- One line, e.g. `genesiscloud: GET /security-groups/x: 404 (02003) Security group not found`.
+function Error.__tostring(err)
+  local where = ""
+  if err.method and err.path then
+    where = err.method .. " " .. err.path .. ": "
+  end
+  local what
+  if err.kind == "api" then
+    what = tostring(err.status)
+    if err.code ~= nil and err.code ~= "" then
+      what = what .. " (" .. tostring(err.code) .. ")"
+    end
+    what = what .. " " .. tostring(err.message)
+  else
+    what = tostring(err.kind) .. ": " .. tostring(err.message)
+  end
+  return "genesiscloud: " .. where .. what
+end
+
+--- Makes an error object from a table of fields (the table is reused).
+-- `kind` and `message` are required.
+function errors.new(fields)
+  assert(type(fields) == "table" and fields.kind and fields.message,
+    "errors.new needs kind and message")
+  return setmetatable(fields, Error)
+end
+
+--- True when `value` is an error object made by this module.
+function errors.is(value)
+  return getmetatable(value) == Error
+end
+
+--- Shorthand for the common `nil, errors.new{...}` return.
+function errors.fail(fields)
+  return nil, errors.new(fields)
+end
+
+return errors

@@ -1,0 +1,119 @@
+--- The generic request pipeline every operation goes through:
+-- encode the body, send it with the C core, check the status, decode and
+-- unwrap the answer, and turn every failure into an error object.
+-- Resources describe *what* to send; this module knows *how*.
+-- @module genesiscloud.request
+local core = require "genesiscloud.core"
+local errors = require "genesiscloud.errors"
+local json = require "genesiscloud.json"
+
+local request = {}
+
+local EXCERPT = 200 -- characters of a non-JSON body quoted in an error
+
+-- A short, printable excerpt of a body for error messages.
+local function excerpt(body)
+  if body == nil or body == "" then return "empty response body" end
+  local text = body:sub(1, EXCERPT):gsub("[%c]+", " "):gsub("^%s+", ""):gsub("%s+$", "")
+  if #body > EXCERPT then text = text .. "..." end
+  return text
+end
+request.excerpt = excerpt
+
+local function format_query_value(v)
+  if type(v) == "number" and v % 1 == 0 and v >= -2^53 and v <= 2^53 then
+    return string.format("%d", v)
+  end
+  return tostring(v)
+end
+
+--- Builds `?a=1&b=2` from a table (keys sorted so requests are stable).
+-- Returns "" for an empty or absent query.
+function request.query_string(query)
+  if query == nil then return "" end
+  local keys = {}
+  for k, v in pairs(query) do
+    if v ~= nil then keys[#keys + 1] = tostring(k) end
+  end
+  if #keys == 0 then return "" end
+  table.sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    parts[i] = core.escape(k) .. "=" .. core.escape(format_query_value(query[k]))
+  end
+  return "?" .. table.concat(parts, "&")
+end
+
+-- The error for a response whose status was not the expected one. The API
+-- sends {"code": ..., "message": ...}; anything else still gives a sane
+-- error with the status and an excerpt of what came back.
+local function api_error(method, path, status, body, headers)
+  local decoded = body ~= "" and json.decode(body) or nil
+  local code, message
+  if type(decoded) == "table" then
+    code = decoded.code
+    -- {"code","message"} from the API; RFC 7807 problem details elsewhere
+    message = decoded.message or decoded.detail or decoded.title or decoded.error
+  end
+  if type(message) ~= "string" or message == "" then
+    message = excerpt(body)
+  end
+  return errors.new{
+    kind = "api", status = status, code = code, message = message,
+    method = method, path = path,
+    retry_after = headers and headers["retry-after"],
+  }
+end
+
+--- Sends one request.
+-- @param client the client userdata
+-- @param method "GET", "POST", "PUT", "PATCH" or "DELETE"
+-- @param path path below the endpoint, ids already escaped
+-- @param spec table: `query` (table), `body` (table, sent as JSON),
+--   `expect` (status number, default 200), `unwrap` (key of the object
+--   to return from the response body)
+-- @return the decoded (and unwrapped) result, `true` for an expected empty
+--   answer, or `nil, err`
+function request.send(client, method, path, spec)
+  spec = spec or {}
+  local target = path .. request.query_string(spec.query)
+  local body
+  if spec.body ~= nil then
+    local err
+    body, err = json.encode(spec.body)
+    if not body then
+      return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
+        method = method, path = target }
+    end
+  end
+
+  local status, payload, headers, curl_code = client:perform(method, target, body)
+  if status == nil then
+    -- payload is the kind ("transport", "timeout", ...), headers the message
+    return errors.fail{ kind = payload, message = headers, curl_code = curl_code,
+      method = method, path = target }
+  end
+
+  local expect = spec.expect or 200
+  if status ~= expect then
+    return nil, api_error(method, target, status, payload, headers)
+  end
+  if expect == 204 then return true end -- "No Content": nothing to decode
+
+  local decoded, err = json.decode(payload)
+  if type(decoded) ~= "table" then
+    return errors.fail{ kind = "decode", status = status, method = method, path = target,
+      message = "the response is not a JSON object (" .. (err or excerpt(payload)) .. ")" }
+  end
+  if spec.unwrap then
+    local inner = decoded[spec.unwrap]
+    if type(inner) ~= "table" then
+      return errors.fail{ kind = "decode", status = status, method = method, path = target,
+        message = "the response has no '" .. spec.unwrap .. "' object: " .. excerpt(payload) }
+    end
+    return inner
+  end
+  return decoded
+end
+
+return request

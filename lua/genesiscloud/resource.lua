@@ -1,0 +1,132 @@
+--- Turns a short resource description into client methods. Security
+-- groups are the first user; instances, volumes and the rest will be new
+-- descriptions, not new code.
+--
+-- A description has:
+--   singular  "security_group"   -> create_/get_/update_/delete_security_group
+--   plural    "security_groups"  -> list_security_groups and the list key
+--   path      "/security-groups"
+--   validate(spec, opts)         -> true | nil, err   (before create/update)
+--   validate_query(query)        -> true | nil, err   (before list)
+-- @module genesiscloud.resource
+local core = require "genesiscloud.core"
+local errors = require "genesiscloud.errors"
+local request = require "genesiscloud.request"
+local client = require "genesiscloud.client"
+
+local resource = {}
+
+local function check_table_arg(value, n, fname)
+  if type(value) ~= "table" then
+    error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, type(value)), 3)
+  end
+end
+
+local function check_id(id, fname)
+  if type(id) ~= "string" then
+    error(("bad argument #1 to '%s' (string id expected, got %s)"):format(fname, type(id)), 3)
+  end
+  if id == "" then
+    return errors.fail{ kind = "usage", message = fname .. ": the id is empty" }
+  end
+  return true
+end
+
+-- Every method first refuses a closed client: the error, or nil.
+local function closed_error(self)
+  if self:is_closed() then
+    return errors.new{ kind = "usage", message = "the client is closed" }
+  end
+end
+
+--- The path of one object: the id is percent-encoded, so an id can never
+-- reach anything but `<path>/<id>`.
+function resource.item_path(res, id)
+  return res.path .. "/" .. core.escape(id)
+end
+
+--- Adds the CRUD methods for `res` to the client methods table.
+function resource.install(res)
+  local m = client.methods
+  local s, p = res.singular, res.plural
+  local create_name, get_name = "create_" .. s, "get_" .. s
+  local update_name, delete_name, list_name = "update_" .. s, "delete_" .. s, "list_" .. p
+
+  m[create_name] = function(self, spec)
+    check_table_arg(spec, 1, create_name)
+    local err = closed_error(self)
+    if err then return nil, err end
+    if res.validate then
+      local ok, verr = res.validate(spec)
+      if not ok then return nil, verr end
+    end
+    return request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
+  end
+
+  m[get_name] = function(self, id)
+    local ok, err = check_id(id, get_name)
+    if not ok then return nil, err end
+    err = closed_error(self)
+    if err then return nil, err end
+    return request.send(self, "GET", resource.item_path(res, id), { unwrap = s })
+  end
+
+  m[list_name] = function(self, query)
+    if query ~= nil then check_table_arg(query, 1, list_name) end
+    local err = closed_error(self)
+    if err then return nil, err end
+    if query and res.validate_query then
+      local ok, verr = res.validate_query(query)
+      if not ok then return nil, verr end
+    end
+    local page, lerr = request.send(self, "GET", res.path, { query = query })
+    if not page then return nil, lerr end
+    if type(page[p]) ~= "table" then
+      return errors.fail{ kind = "decode", status = 200, method = "GET", path = res.path,
+        message = "the response has no '" .. p .. "' list" }
+    end
+    return page
+  end
+
+  -- The documentation says PUT (every required field), the live API takes
+  -- PATCH (any subset). "auto" sends a complete spec with PUT and, on 405,
+  -- the same body with PATCH, and remembers that; a partial spec can only
+  -- be a PATCH.
+  m[update_name] = function(self, id, spec)
+    local ok, err = check_id(id, update_name)
+    if not ok then return nil, err end
+    check_table_arg(spec, 2, update_name)
+    err = closed_error(self)
+    if err then return nil, err end
+    local state = client.state(self)
+    local configured = state.options.update_method
+    local method = configured
+    if configured == "auto" then
+      local complete = res.is_complete == nil or res.is_complete(spec)
+      method = complete and (state.learned_update_method or "PUT") or "PATCH"
+    end
+    if res.validate then
+      local valid, verr = res.validate(spec, { partial = method == "PATCH" })
+      if not valid then return nil, verr end
+    end
+    local path = resource.item_path(res, id)
+    local spec_ = { body = spec, expect = 200, unwrap = s }
+    local result, uerr = request.send(self, method, path, spec_)
+    if not result and configured == "auto" and method == "PUT"
+        and uerr.kind == "api" and uerr.status == 405 then
+      state.learned_update_method = "PATCH"
+      return request.send(self, "PATCH", path, spec_)
+    end
+    return result, uerr
+  end
+
+  m[delete_name] = function(self, id)
+    local ok, err = check_id(id, delete_name)
+    if not ok then return nil, err end
+    err = closed_error(self)
+    if err then return nil, err end
+    return request.send(self, "DELETE", resource.item_path(res, id), { expect = 204 })
+  end
+end
+
+return resource

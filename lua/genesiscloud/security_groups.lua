@@ -1,0 +1,18 @@
+--- Security groups, described for the generic resource machinery.
+-- @module genesiscloud.security_groups
+local validate = require "genesiscloud.validate"
+
+return {
+  singular = "security_group",
+  plural = "security_groups",
+  path = "/security-groups",
+  -- Statuses a group passes through; unknown ones are kept as opaque strings.
+  ready_status = "created",
+  error_status = "error",
+  validate = validate.security_group,
+  validate_query = validate.list_query,
+  -- PUT needs every required field; anything less must go as PATCH.
+  is_complete = function(spec)
+    return spec.name ~= nil and spec.rules ~= nil
+  end,
+}

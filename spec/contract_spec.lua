@@ -1,0 +1,86 @@
+-- Every request the module sends must be accepted by a mock served from the
+-- vendor's own OpenAPI file with request validation on, so a request that
+-- breaks the real contract fails here even if our emulator would take it.
+local helper = require "helper"
+local genesiscloud = helper.genesiscloud
+
+describe("contract with the vendor's OpenAPI file (prism)", function()
+  local prism, client
+
+  setup(function()
+    prism = helper.start_prism()
+    -- The 2023-07 file documents PUT only, as the text documentation does.
+    client = assert(genesiscloud.new{ token = "contract-token", endpoint = prism.endpoint,
+      update_method = "PUT" })
+  end)
+
+  teardown(function()
+    if client then client:close() end
+    if prism then prism.stop() end
+  end)
+
+  local rules = {
+    { protocol = "tcp", direction = "ingress", port_range_min = 443, port_range_max = 443 },
+    { protocol = "tcp", direction = "ingress", port_range_min = 8080, port_range_max = 8085 },
+    { protocol = "icmp", direction = "ingress" },
+    { protocol = "all", direction = "egress" },
+  }
+
+  it("rejects a request that breaks the contract (the validator is on)", function()
+    local result, err = client:request("POST", "/security-groups", {
+      body = { name = "web", rules = { { protocol = "tcp" } } }, expect = 201 })
+    assert.is_nil(result)
+    assert.are.equal("api", err.kind)
+    -- prism answers a request violation with its own error response
+    assert.is_true(err.status >= 400)
+    assert.matches("not valid", err.message)
+  end)
+
+  it("rejects Bearer auth, which the 2023-07 contract does not know", function()
+    local bearer = assert(genesiscloud.new{ token = "t", endpoint = prism.endpoint, auth = "bearer" })
+    local result, err = bearer:list_security_groups()
+    bearer:close()
+    assert.is_nil(result)
+    assert.is_true(err.status >= 400)
+  end)
+
+  it("create: the body passes validation and the answer decodes", function()
+    local sg, err = client:create_security_group{ name = "web", description = "web tier",
+      rules = rules, region = "NORD-NO-KRS-1" }
+    assert.is_nil(err)
+    assert.is_string(sg.id)
+    assert.is_table(sg.rules)
+  end)
+
+  it("get", function()
+    local sg, err = client:get_security_group("0c2a7cd2-0e57-4b1b-a0fc-52b0a3d6a1c1")
+    assert.is_nil(err)
+    assert.is_string(sg.name)
+  end)
+
+  it("list with page and per_page", function()
+    local page, err = client:list_security_groups{ page = 2, per_page = 100 }
+    assert.is_nil(err)
+    assert.is_table(page.security_groups)
+    assert.is_number(page.total_count)
+  end)
+
+  it("update (PUT with every required field)", function()
+    local sg, err = client:update_security_group("0c2a7cd2", { name = "web", description = "",
+      rules = { rules[3] } })
+    assert.is_nil(err)
+    assert.is_string(sg.id)
+  end)
+
+  it("update in auto mode sends a complete spec with PUT", function()
+    local auto = assert(genesiscloud.new{ token = "t", endpoint = prism.endpoint })
+    local sg, err = auto:update_security_group("0c2a7cd2", { name = "web", rules = rules })
+    auto:close()
+    assert.is_nil(err)
+    assert.is_string(sg.id)
+  end)
+
+  it("delete", function()
+    assert.is_true(client:delete_security_group("0c2a7cd2"))
+  end)
+end)

@@ -1,0 +1,421 @@
+/*
+ * The client userdata: one libcurl easy handle, reused for every request so
+ * the connection, DNS cache and TLS session are kept alive. The handle knows
+ * HTTP only; JSON, errors and resources live in the Lua layer.
+ */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buffer.h"
+
+typedef struct gc_client {
+  CURL *curl;
+  char *endpoint;    /* no trailing slash */
+  char *auth_header; /* "X-Auth-Token: ..." or "Authorization: Bearer ..." */
+  char *user_agent;
+  long timeout_ms;
+  long connect_timeout_ms;
+  gc_buffer body;
+  gc_buffer headers;
+  char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
+} gc_client;
+
+static char *copy_string(const char *s, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy != NULL) {
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+  }
+  return copy;
+}
+
+/* Overwrites a secret before its memory goes back to the allocator. */
+static void free_secret(char *secret) {
+  if (secret != NULL) {
+    volatile char *p = secret;
+    while (*p)
+      *p++ = '\0';
+    free(secret);
+  }
+}
+
+static void client_release(gc_client *c) {
+  if (c->curl != NULL) {
+    curl_easy_cleanup(c->curl);
+    c->curl = NULL;
+  }
+  free(c->endpoint);
+  c->endpoint = NULL;
+  free_secret(c->auth_header);
+  c->auth_header = NULL;
+  free(c->user_agent);
+  c->user_agent = NULL;
+  gc_buffer_free(&c->body);
+  gc_buffer_free(&c->headers);
+}
+
+static gc_client *check_client(lua_State *L) {
+  return (gc_client *)luaL_checkudata(L, 1, GC_CLIENT_MT);
+}
+
+/* ---- libcurl callbacks: plain C only ------------------------------------ */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
+  gc_buffer *buf = userdata;
+  size_t n = size * nmemb;
+  return gc_buffer_append(buf, data, n) == 0 ? n : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
+  gc_buffer *buf = userdata;
+  size_t n = size * nmemb;
+  /* A new status line starts a new header block (after 1xx responses):
+   * only the last block describes the response we return. */
+  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    buf->len = 0;
+  return gc_buffer_append(buf, data, n) == 0 ? n : 0;
+}
+
+/* ---- options --------------------------------------------------------- */
+
+static int has_control_chars(const char *s, size_t len) {
+  size_t i;
+  for (i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch < 0x20 || ch == 0x7f)
+      return 1;
+  }
+  return 0;
+}
+
+/* Reads opts[name] as a string; NULL when absent. Raises on a wrong type. */
+static const char *opt_string(lua_State *L, const char *name, size_t *len) {
+  const char *s = NULL;
+  lua_getfield(L, 1, name);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "option '%s' must be a string", name);
+    s = lua_tolstring(L, -1, len);
+  }
+  lua_pop(L, 1); /* still referenced by the options table */
+  return s;
+}
+
+static long opt_millis(lua_State *L, const char *name, double default_s) {
+  double seconds = default_s;
+  lua_getfield(L, 1, name);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER)
+      luaL_error(L, "option '%s' must be a number of seconds", name);
+    seconds = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  if (!(seconds > 0 && seconds <= 86400))
+    luaL_error(L, "option '%s' must be between 0 and 86400 seconds", name);
+  return (long)(seconds * 1000 + 0.5);
+}
+
+static char *header_line(const char *prefix, const char *value, size_t len) {
+  size_t plen = strlen(prefix);
+  char *line = malloc(plen + len + 1);
+  if (line != NULL) {
+    memcpy(line, prefix, plen);
+    memcpy(line + plen, value, len);
+    line[plen + len] = '\0';
+  }
+  return line;
+}
+
+int gc_client_new(lua_State *L) {
+  size_t token_len = 0, endpoint_len = 0, ua_len = 0;
+  const char *token, *endpoint, *auth, *user_agent;
+  double max_bytes = 16.0 * 1024 * 1024;
+  gc_client *c;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  token = opt_string(L, "token", &token_len);
+  endpoint = opt_string(L, "endpoint", &endpoint_len);
+  auth = opt_string(L, "auth", NULL);
+  user_agent = opt_string(L, "user_agent", &ua_len);
+
+  if (token == NULL || token_len == 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "no token given");
+    return 2;
+  }
+  if (has_control_chars(token, token_len)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "the token contains control characters");
+    return 2;
+  }
+  if (endpoint == NULL || (strncmp(endpoint, "http://", 7) != 0 &&
+                           strncmp(endpoint, "https://", 8) != 0) ||
+      has_control_chars(endpoint, endpoint_len)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "the endpoint must be an http:// or https:// URL");
+    return 2;
+  }
+  if (user_agent != NULL && has_control_chars(user_agent, ua_len)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "the user agent contains control characters");
+    return 2;
+  }
+  if (auth != NULL && strcmp(auth, "bearer") != 0 &&
+      strcmp(auth, "x-auth-token") != 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "auth must be \"x-auth-token\" or \"bearer\"");
+    return 2;
+  }
+  lua_getfield(L, 1, "max_response_bytes");
+  if (!lua_isnil(L, -1)) {
+    max_bytes = luaL_checknumber(L, -1);
+    if (!(max_bytes >= 1 && max_bytes <= 1024.0 * 1024 * 1024))
+      return luaL_error(L, "option 'max_response_bytes' must be 1..1 GiB");
+  }
+  lua_pop(L, 1);
+
+  /* The userdata owns everything from here: __gc frees whatever was set,
+   * so an error below leaks nothing. */
+  c = gc_newuserdata(L, sizeof(gc_client));
+  memset(c, 0, sizeof(*c));
+  luaL_setmetatable(L, GC_CLIENT_MT);
+  c->timeout_ms = opt_millis(L, "timeout", 30);
+  c->connect_timeout_ms = opt_millis(L, "connect_timeout", 10);
+  c->body.limit = (size_t)max_bytes;
+  c->headers.limit = 64 * 1024;
+
+  while (endpoint_len > 0 && endpoint[endpoint_len - 1] == '/')
+    endpoint_len--;
+  c->endpoint = copy_string(endpoint, endpoint_len);
+  c->auth_header =
+      (auth != NULL && strcmp(auth, "bearer") == 0)
+          ? header_line("Authorization: Bearer ", token, token_len)
+          : header_line("X-Auth-Token: ", token, token_len);
+  c->user_agent =
+      user_agent != NULL ? copy_string(user_agent, ua_len) : NULL;
+  if (c->endpoint == NULL || c->auth_header == NULL ||
+      (user_agent != NULL && c->user_agent == NULL))
+    return luaL_error(L, "out of memory");
+  c->curl = curl_easy_init();
+  if (c->curl == NULL) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "could not create a libcurl handle");
+    return 2;
+  }
+  return 1;
+}
+
+/* ---- request -------------------------------------------------------- */
+
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH",
+                                      "DELETE", NULL};
+
+static void push_lower(lua_State *L, const char *s, size_t len) {
+  luaL_Buffer b;
+  size_t i;
+  luaL_buffinit(L, &b);
+  for (i = 0; i < len; i++)
+    luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
+  luaL_pushresult(&b);
+}
+
+/* Pushes a table of the response headers, names in lower case; repeated
+ * headers are joined with ", " as HTTP allows. */
+static void push_headers(lua_State *L, const gc_buffer *buf) {
+  const char *p = buf->data, *end = buf->data + buf->len;
+  lua_newtable(L);
+  while (p != NULL && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *line_end = eol ? eol : end;
+    const char *colon = memchr(p, ':', (size_t)(line_end - p));
+    if (colon != NULL && colon > p) {
+      const char *v = colon + 1, *vend = line_end;
+      while (v < vend && (*v == ' ' || *v == '\t'))
+        v++;
+      while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' ||
+                          vend[-1] == '\t'))
+        vend--;
+      push_lower(L, p, (size_t)(colon - p));
+      lua_pushvalue(L, -1);
+      lua_rawget(L, -3);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushlstring(L, v, (size_t)(vend - v));
+      } else {
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, v, (size_t)(vend - v));
+        lua_concat(L, 3);
+      }
+      lua_rawset(L, -3);
+    }
+    p = eol ? eol + 1 : NULL;
+  }
+}
+
+static void set_protocols(CURL *curl) {
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+}
+
+static int push_failure(lua_State *L, const char *kind, const char *message,
+                        int code) {
+  lua_pushnil(L);
+  lua_pushstring(L, kind);
+  lua_pushstring(L, message);
+  lua_pushinteger(L, code);
+  return 4;
+}
+
+/* client:perform(method, path, body) -> status, body, headers
+ *                                    | nil, kind, message, curl_code */
+static int client_perform(lua_State *L) {
+  gc_client *c = check_client(L);
+  int method = luaL_checkoption(L, 2, NULL, methods);
+  size_t path_len, body_len = 0;
+  const char *path = luaL_checklstring(L, 3, &path_len);
+  const char *body = luaL_optlstring(L, 4, NULL, &body_len);
+  struct curl_slist *list = NULL, *grown;
+  const char *url;
+  CURLcode rc;
+  long status = 0;
+  int ok = 1;
+
+  luaL_argcheck(L, path_len > 0 && path[0] == '/', 3, "path must start with /");
+  luaL_argcheck(L, !has_control_chars(path, path_len), 3,
+                "path contains control characters");
+  if (c->curl == NULL)
+    return push_failure(L, "usage", "the client is closed", 0);
+  url = lua_pushfstring(L, "%s%s", c->endpoint, path);
+
+  /* Every Lua call that could raise is above this line; from here to the
+   * end of curl_easy_perform only C runs. */
+  gc_buffer_reset(&c->body);
+  gc_buffer_reset(&c->headers);
+  c->errbuf[0] = '\0';
+  curl_easy_reset(c->curl);
+
+#define ADD_HEADER(h)                                                        \
+  do {                                                                       \
+    if (ok && (grown = curl_slist_append(list, (h))) != NULL)                \
+      list = grown;                                                          \
+    else                                                                     \
+      ok = 0;                                                                \
+  } while (0)
+  ADD_HEADER(c->auth_header);
+  ADD_HEADER("Accept: application/json");
+  /* No "Expect: 100-continue" round trip before bodies. */
+  ADD_HEADER("Expect:");
+  if (body != NULL)
+    ADD_HEADER("Content-Type: application/json");
+#undef ADD_HEADER
+  if (!ok) {
+    curl_slist_free_all(list);
+    return push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY);
+  }
+
+  curl_easy_setopt(c->curl, CURLOPT_URL, url);
+  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+  curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+  set_protocols(c->curl);
+  curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
+  if (c->user_agent != NULL)
+    curl_easy_setopt(c->curl, CURLOPT_USERAGENT, c->user_agent);
+  curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);
+  curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &c->headers);
+  if (body != NULL) {
+    /* The body string stays on the Lua stack during the transfer. */
+    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)body_len);
+  }
+  if (method != 1) /* anything but POST */
+    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, methods[method]);
+
+  rc = curl_easy_perform(c->curl);
+  curl_slist_free_all(list);
+  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+
+  if (rc != CURLE_OK) {
+    const char *kind = "transport";
+    const char *message = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    if (c->body.overflowed) {
+      kind = "too_large";
+      message = "the response body is larger than max_response_bytes";
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+      kind = "timeout";
+    }
+    return push_failure(L, kind, message, (int)rc);
+  }
+  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+  lua_pushinteger(L, (lua_Integer)status);
+  lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
+  push_headers(L, &c->headers);
+  return 3;
+}
+
+static int client_close(lua_State *L) {
+  gc_client *c = check_client(L);
+  client_release(c);
+  return 0;
+}
+
+static int client_is_closed(lua_State *L) {
+  gc_client *c = check_client(L);
+  lua_pushboolean(L, c->curl == NULL);
+  return 1;
+}
+
+static int client_endpoint(lua_State *L) {
+  gc_client *c = check_client(L);
+  if (c->endpoint == NULL)
+    return 0;
+  lua_pushstring(L, c->endpoint);
+  return 1;
+}
+
+static int client_tostring(lua_State *L) {
+  gc_client *c = check_client(L);
+  if (c->curl == NULL)
+    lua_pushliteral(L, "genesiscloud.client (closed)");
+  else
+    lua_pushfstring(L, "genesiscloud.client (%s)", c->endpoint);
+  return 1;
+}
+
+void gc_client_open(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__gc", client_close},
+                                  {"__close", client_close},
+                                  {"__tostring", client_tostring},
+                                  {NULL, NULL}};
+  static const luaL_Reg method_list[] = {{"perform", client_perform},
+                                         {"close", client_close},
+                                         {"is_closed", client_is_closed},
+                                         {"endpoint", client_endpoint},
+                                         {NULL, NULL}};
+  if (luaL_newmetatable(L, GC_CLIENT_MT)) {
+#if LUA_VERSION_NUM < 503
+    lua_pushliteral(L, GC_CLIENT_MT);
+    lua_setfield(L, -2, "__name");
+#endif
+    gc_setfuncs(L, meta);
+    lua_newtable(L);
+    gc_setfuncs(L, method_list);
+    lua_setfield(L, -2, "__index");
+  }
+  /* Loading the module twice in one state shares one methods table. */
+  lua_getfield(L, -1, "__index");
+  lua_remove(L, -2);
+}
