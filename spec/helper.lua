@@ -42,31 +42,45 @@ local function wait_for_line(pipe, pattern, limit)
   return nil, table.concat(seen, "\n")
 end
 
+--- Runs `command` as a child process whose stdout is read until a line
+-- matching `ready` appears. Returns { line = that line, stop = function }.
+function helper.spawn(command, ready)
+  -- `echo $$` before exec gives the pid of the process the command becomes.
+  local pipe = assert(io.popen("exec sh -c 'echo $$; exec " .. command .. " 2>&1'", "r"))
+  local pid = tonumber(pipe:read("*l"))
+  local line, output = wait_for_line(pipe, ready, 2000)
+  local child = { line = line }
+  function child.stop()
+    if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    pid = nil
+    if pipe then pipe:close() end
+    pipe = nil
+  end
+  if not line then
+    child.stop()
+    error("`" .. command .. "` did not start:\n" .. tostring(output))
+  end
+  return child
+end
+
 --- Starts the OpenAPI mock server (prism, installed by `make tools`) with
 -- request validation on, serving the vendor's OpenAPI file.
 function helper.start_prism()
   local prism = "tools/node_modules/.bin/prism"
   assert(io.open(prism), "prism is not installed: run `make tools`")
   local port = helper.free_port()
-  -- `echo $$` before exec gives the pid of the process prism becomes.
-  local cmd = ("exec sh -c 'echo $$; exec %s mock --errors -h 127.0.0.1 -p %d %s 2>&1'")
-    :format(prism, port, "spec/contract/genesiscloud-compute-v1-openapi-2023-07.yaml")
-  local pipe = assert(io.popen(cmd, "r"))
-  local pid = tonumber(pipe:read("*l"))
-  local ready, output = wait_for_line(pipe, "Prism is listening", 2000)
-  local server = {
-    endpoint = ("http://127.0.0.1:%d/compute/v1"):format(port),
-    stop = function()
-      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
-      pid = nil
-      pipe:close()
-    end,
-  }
-  if not ready then
-    server.stop()
-    error("prism did not start:\n" .. tostring(output))
-  end
-  return server
+  local child = helper.spawn(("%s mock --errors -h 127.0.0.1 -p %d %s"):format(prism, port,
+    "spec/contract/genesiscloud-compute-v1-openapi-2023-07.yaml"), "Prism is listening")
+  child.endpoint = ("http://127.0.0.1:%d/compute/v1"):format(port)
+  return child
+end
+
+--- Starts spec/support/canned_server.lua (fixed, misbehaving responses).
+function helper.start_canned_server()
+  -- The servers need lua-http on cqueues, which Debian builds for 5.4.
+  local child = helper.spawn("lua5.4 spec/support/canned_server.lua", "^http://")
+  child.endpoint = child.line .. "/compute/v1"
+  return child
 end
 
 return helper

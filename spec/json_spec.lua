@@ -8,7 +8,8 @@ describe("genesiscloud.json", function()
   end)
 
   it("encodes objects with sorted keys and integers without a fraction", function()
-    assert.are.equal('{"a":1,"b":[22,2.5],"c":"x\\"y"}', json.encode{ c = 'x"y', b = { 22, 2.5 }, a = 1 })
+    assert.are.equal('{"a":1,"b":[22,2.5],"c":"x\\"y"}',
+      json.encode{ c = 'x"y', b = { 22, 2.5 }, a = 1 })
   end)
 
   it("leaves out fields set to null, so absent and null mean the same", function()
@@ -16,7 +17,8 @@ describe("genesiscloud.json", function()
   end)
 
   it("keeps fields it does not know", function()
-    assert.are.equal('{"name":"a","region":"NORD-NO-KRS-1"}', json.encode{ name = "a", region = "NORD-NO-KRS-1" })
+    assert.are.equal('{"name":"a","region":"NORD-NO-KRS-1"}',
+      json.encode{ name = "a", region = "NORD-NO-KRS-1" })
   end)
 
   it("refuses what JSON cannot hold", function()

@@ -32,7 +32,8 @@ describe("genesiscloud.new options", function()
   end)
 
   it("accepts PUT/PATCH in any case", function()
-    assert.are.equal("PATCH", assert(options.resolve({ token = "t", update_method = "patch" }, env{})).update_method)
+    local o = assert(options.resolve({ token = "t", update_method = "patch" }, env{}))
+    assert.are.equal("PATCH", o.update_method)
   end)
 
   local refusals = {

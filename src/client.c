@@ -21,6 +21,8 @@ typedef struct gc_client {
   long connect_timeout_ms;
   gc_buffer body;
   gc_buffer headers;
+  long new_connections; /* connections the last request had to open */
+  double total_time;    /* seconds the last request took */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
 } gc_client;
 
@@ -347,6 +349,10 @@ static int client_perform(lua_State *L) {
   rc = curl_easy_perform(c->curl);
   curl_slist_free_all(list);
   curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+  c->new_connections = 0;
+  c->total_time = 0;
+  curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &c->new_connections);
+  curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &c->total_time);
 
   if (rc != CURLE_OK) {
     const char *kind = "transport";
@@ -378,6 +384,17 @@ static int client_is_closed(lua_State *L) {
   return 1;
 }
 
+/* client:last_request_info() -> { new_connections = n, total_time = s } */
+static int client_last_request_info(lua_State *L) {
+  gc_client *c = check_client(L);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, (lua_Integer)c->new_connections);
+  lua_setfield(L, -2, "new_connections");
+  lua_pushnumber(L, (lua_Number)c->total_time);
+  lua_setfield(L, -2, "total_time");
+  return 1;
+}
+
 static int client_endpoint(lua_State *L) {
   gc_client *c = check_client(L);
   if (c->endpoint == NULL)
@@ -404,6 +421,8 @@ void gc_client_open(lua_State *L) {
                                          {"close", client_close},
                                          {"is_closed", client_is_closed},
                                          {"endpoint", client_endpoint},
+                                         {"last_request_info",
+                                          client_last_request_info},
                                          {NULL, NULL}};
   if (luaL_newmetatable(L, GC_CLIENT_MT)) {
 #if LUA_VERSION_NUM < 503

@@ -1,0 +1,9 @@
+-- luacheck configuration (Penlight's shape): library code is strict, specs
+-- know busted's globals.
+std = "max"
+max_line_length = 110
+include_files = { "lua", "bin", "spec", "examples", "*.rockspec", ".busted", ".luacheckrc" }
+exclude_files = { "tools", "build" }
+
+files["spec"] = { std = "+busted" }
+files["bin"] = { std = "max" }

@@ -1,0 +1,425 @@
+-- The five security-group operations, every option that changes a request,
+-- and every error path, against the emulator (and a canned server for the
+-- answers the emulator never gives).
+local helper = require "helper"
+local genesiscloud = helper.genesiscloud
+local cjson = require "cjson"
+
+local WEB_RULES = {
+  { protocol = "tcp", direction = "ingress", port_range_min = 443, port_range_max = 443 },
+  { protocol = "icmp", direction = "ingress" },
+}
+
+describe("client against the emulator", function()
+  local emu, client
+
+  setup(function()
+    emu = helper.start_emulator()
+    client = helper.client(emu)
+  end)
+
+  teardown(function()
+    if client then client:close() end
+    if emu then emu:stop() end
+  end)
+
+  before_each(function()
+    assert(emu:reset())
+    assert(emu:configure{ put_405 = false })
+  end)
+
+  local function last_request()
+    local log = assert(emu:requests())
+    return log[#log], #log
+  end
+
+  local function create_web()
+    return assert(client:create_security_group{ name = "web", description = "web tier",
+      rules = WEB_RULES })
+  end
+
+  describe("create_security_group", function()
+    it("POSTs the spec and returns the unwrapped group", function()
+      local sg = create_web()
+      assert.is_string(sg.id)
+      assert.are.equal("web", sg.name)
+      assert.are.equal("web tier", sg.description)
+      assert.are.equal("creating", sg.status)
+      assert.are.same(WEB_RULES, sg.rules)
+      local req = last_request()
+      assert.are.equal("POST", req.method)
+      assert.are.equal("/security-groups", req.path)
+      assert.are.same({ name = "web", description = "web tier", rules = WEB_RULES }, cjson.decode(req.body))
+    end)
+
+    it("returns ports as integers and absent ports as absent, never cjson.null", function()
+      local sg = create_web()
+      if math.type then assert.are.equal("integer", math.type(sg.rules[1].port_range_min)) end
+      assert.is_nil(sg.rules[2].port_range_min)
+      assert.is_nil(sg.rules[2].port_range_max)
+      local function no_null(t)
+        for _, v in pairs(t) do
+          assert.are_not.equal(cjson.null, v)
+          if type(v) == "table" then no_null(v) end
+        end
+      end
+      no_null(sg)
+    end)
+
+    it("leaves absent ports out of the request body", function()
+      create_web()
+      local body = last_request().body
+      assert.is_nil(body:find("null", 1, true))
+    end)
+
+    it("passes fields it does not know through, both ways", function()
+      local sg = assert(client:create_security_group{ name = "eu", rules = WEB_RULES,
+        region = "NORD-NO-KRS-1" })
+      assert.are.equal("NORD-NO-KRS-1", sg.region)
+      assert.are.equal("NORD-NO-KRS-1", cjson.decode(last_request().body).region)
+      assert.are.equal(false, sg.is_internal)
+      assert.is_string(sg.updated_at)
+    end)
+
+    it("sends an empty Lua list as []", function()
+      local _, err = client:request("POST", "/security-groups",
+        { body = { name = "x", rules = {} }, expect = 201 })
+      assert.are.equal(400, err.status)
+      assert.matches('"rules":%[%]', last_request().body)
+    end)
+
+    it("raises on a spec that is not a table", function()
+      assert.has_error(function() client:create_security_group(42) end)
+    end)
+  end)
+
+  describe("get_security_group", function()
+    it("returns the group", function()
+      local created = create_web()
+      local sg = assert(client:get_security_group(created.id))
+      assert.are.equal(created.id, sg.id)
+      assert.are.equal("created", sg.status)
+      local req = last_request()
+      assert.are.equal("GET", req.method)
+      assert.are.equal("/security-groups/" .. created.id, req.path)
+    end)
+
+    it("returns an api error object for an unknown id", function()
+      local sg, err = client:get_security_group("no-such-group")
+      assert.is_nil(sg)
+      assert.is_true(genesiscloud.is_error(err))
+      assert.are.equal("api", err.kind)
+      assert.are.equal(404, err.status)
+      assert.are.equal("02003", err.code)
+      assert.are.equal("GET", err.method)
+      assert.are.equal("/security-groups/no-such-group", err.path)
+      assert.are.equal("genesiscloud: GET /security-groups/no-such-group: 404 (02003) Security group not found",
+        tostring(err))
+    end)
+
+    it("percent-encodes ids, so an id cannot reach another path", function()
+      for _, id in ipairs{ "../instances", "x?page=2", "a/b", "#frag", "%2e%2e" } do
+        local sg, err = client:get_security_group(id)
+        assert.is_nil(sg)
+        assert.are.equal(404, err.status)
+        local req = last_request()
+        assert.are.equal("/security-groups/" .. id, req.path)
+        assert.is_nil(next(req.query or {}))
+      end
+    end)
+
+    it("refuses an empty id without sending anything", function()
+      local sg, err = client:get_security_group("")
+      assert.is_nil(sg)
+      assert.are.equal("usage", err.kind)
+      assert.are.equal(0, #assert(emu:requests()))
+    end)
+
+    it("raises on an id that is not a string", function()
+      assert.has_error(function() client:get_security_group(12) end)
+    end)
+  end)
+
+  describe("list_security_groups", function()
+    it("returns the page with its pagination fields", function()
+      for i = 1, 3 do
+        assert(client:create_security_group{ name = "g" .. i, rules = WEB_RULES })
+      end
+      local page = assert(client:list_security_groups{ page = 1, per_page = 2 })
+      assert.are.equal(2, #page.security_groups)
+      assert.are.equal(3, page.total_count)
+      assert.are.equal(1, page.page)
+      assert.are.equal(2, page.per_page)
+      local req = last_request()
+      assert.are.equal("/security-groups", req.path)
+      assert.are.same({ page = "1", per_page = "2" }, req.query)
+    end)
+
+    it("sends no query when none is given and gets the API's defaults", function()
+      local page = assert(client:list_security_groups())
+      assert.are.same({}, page.security_groups)
+      assert.are.equal(50, page.per_page)
+      assert.are.equal("/security-groups", last_request().raw_path:match("/compute/v1(.*)"))
+    end)
+  end)
+
+  describe("update_security_group", function()
+    it("sends PUT by default (auto) and returns the updated group", function()
+      local sg = create_web()
+      local updated = assert(client:update_security_group(sg.id, { name = "web2", rules = sg.rules }))
+      assert.are.equal("web2", updated.name)
+      local req = last_request()
+      assert.are.equal("PUT", req.method)
+    end)
+
+    it("in auto mode falls back to PATCH on 405 and remembers it", function()
+      assert(emu:configure{ put_405 = true })
+      local auto = helper.client(emu)
+      local sg = assert(auto:create_security_group{ name = "web", rules = WEB_RULES })
+      assert(emu:clear_requests())
+      assert(auto:update_security_group(sg.id, { name = "web", description = "one", rules = WEB_RULES }))
+      local log = assert(emu:requests())
+      assert.are.same({ "PUT", "PATCH" }, { log[1].method, log[2].method })
+      assert.are.equal(log[1].body, log[2].body)
+      assert(emu:clear_requests())
+      local again = assert(auto:update_security_group(sg.id, { name = "web", description = "two",
+        rules = WEB_RULES }))
+      assert.are.equal("two", again.description)
+      log = assert(emu:requests())
+      assert.are.equal(1, #log)
+      assert.are.equal("PATCH", log[1].method)
+      auto:close()
+    end)
+
+    it("sends a partial spec as PATCH in auto mode", function()
+      local sg = create_web()
+      local updated = assert(client:update_security_group(sg.id, { description = "only this" }))
+      assert.are.equal("only this", updated.description)
+      assert.are.equal("web", updated.name)
+      assert.are.equal("PATCH", last_request().method)
+    end)
+
+    it("with update_method = PUT never falls back", function()
+      assert(emu:configure{ put_405 = true })
+      local put = helper.client(emu, { update_method = "PUT" })
+      local sg = assert(put:create_security_group{ name = "web", rules = WEB_RULES })
+      assert(emu:clear_requests())
+      local result, err = put:update_security_group(sg.id, { name = "web", rules = WEB_RULES })
+      assert.is_nil(result)
+      assert.are.equal(405, err.status)
+      assert.are.equal(1, #assert(emu:requests()))
+      put:close()
+    end)
+
+    it("with update_method = PATCH sends PATCH", function()
+      local patch = helper.client(emu, { update_method = "PATCH" })
+      local sg = assert(patch:create_security_group{ name = "web", rules = WEB_RULES })
+      assert(patch:update_security_group(sg.id, { name = "web", rules = WEB_RULES }))
+      assert.are.equal("PATCH", last_request().method)
+      patch:close()
+    end)
+
+    it("returns the API error for an unknown id", function()
+      local result, err = client:update_security_group("gone", { name = "web", rules = WEB_RULES })
+      assert.is_nil(result)
+      assert.are.equal(404, err.status)
+      assert.are.equal("PUT", err.method)
+    end)
+  end)
+
+  describe("delete_security_group", function()
+    it("returns true, and the group is gone", function()
+      local sg = create_web()
+      assert.is_true(client:delete_security_group(sg.id))
+      local req = last_request()
+      assert.are.equal("DELETE", req.method)
+      assert.are.equal("/security-groups/" .. sg.id, req.path)
+      local _, err = client:get_security_group(sg.id)
+      assert.are.equal(404, err.status)
+    end)
+
+    it("returns the API error for an unknown id", function()
+      local ok, err = client:delete_security_group("gone")
+      assert.is_nil(ok)
+      assert.are.equal(404, err.status)
+      assert.are.equal("DELETE", err.method)
+    end)
+  end)
+
+  describe("authentication", function()
+    it("sends X-Auth-Token by default", function()
+      assert(client:list_security_groups())
+      assert.are.equal("x-auth-token", last_request().auth)
+    end)
+
+    it("sends Authorization: Bearer when asked", function()
+      local bearer = helper.client(emu, { auth = "bearer" })
+      assert(bearer:list_security_groups())
+      assert.are.equal("bearer", last_request().auth)
+      bearer:close()
+    end)
+
+    it("turns a 401 into an api error without the token in it", function()
+      local wrong = helper.client(emu, { token = "wrong-canary-token" })
+      local page, err = wrong:list_security_groups()
+      assert.is_nil(page)
+      assert.are.equal("api", err.kind)
+      assert.are.equal(401, err.status)
+      assert.is_nil(tostring(err):find("canary", 1, true))
+      wrong:close()
+    end)
+  end)
+
+  describe("a closed client", function()
+    it("answers every call with a usage error and sends nothing", function()
+      local c = helper.client(emu)
+      c:close()
+      c:close()
+      local calls = {
+        function() return c:create_security_group{ name = "web", rules = WEB_RULES } end,
+        function() return c:get_security_group("x") end,
+        function() return c:list_security_groups() end,
+        function() return c:update_security_group("x", { name = "web", rules = WEB_RULES }) end,
+        function() return c:delete_security_group("x") end,
+        function() return c:request("GET", "/security-groups") end,
+      }
+      for _, call in ipairs(calls) do
+        local result, err = call()
+        assert.is_nil(result)
+        assert.are.equal("usage", err.kind)
+        assert.matches("closed", err.message)
+      end
+      assert.are.equal(0, #assert(emu:requests()))
+    end)
+
+    it("is closed by a to-be-closed variable (Lua 5.4)", function()
+      if _VERSION ~= "Lua 5.4" then return end
+      local c = helper.client(emu)
+      load("local c = ...; do local scoped <close> = c end")(c)
+      assert.is_true(c:is_closed())
+    end)
+  end)
+
+  it("keeps the connection alive between requests", function()
+    local c = helper.client(emu)
+    assert(c:list_security_groups())
+    assert.are.equal(1, c:last_request_info().new_connections)
+    for _ = 1, 5 do
+      assert(c:create_security_group{ name = "k", rules = WEB_RULES })
+      assert.are.equal(0, c:last_request_info().new_connections)
+      assert(c:list_security_groups())
+      assert.are.equal(0, c:last_request_info().new_connections)
+    end
+    c:close()
+  end)
+
+  it("runs the README example unchanged", function()
+    local sg = assert(client:create_security_group{ name = "web", description = "web tier",
+      rules = { { protocol = "tcp", direction = "ingress", port_range_min = 443, port_range_max = 443 } } })
+    sg = assert(client:get_security_group(sg.id))
+    sg = assert(client:update_security_group(sg.id, { name = "web", rules = sg.rules }))
+    local page = assert(client:list_security_groups{ page = 1, per_page = 50 })
+    assert.are.equal(1, page.total_count)
+    assert.is_true(client:delete_security_group(sg.id))
+  end)
+end)
+
+describe("client against a misbehaving server", function()
+  local server, client
+
+  setup(function()
+    server = helper.start_canned_server()
+    client = assert(genesiscloud.new{ token = "t", endpoint = server.endpoint, timeout = 1 })
+  end)
+
+  teardown(function()
+    if client then client:close() end
+    if server then server.stop() end
+  end)
+
+  local function get(id) return client:get_security_group(id) end
+
+  it("gives a sane api error for an HTML error page", function()
+    local _, err = get("html-404")
+    assert.are.equal("api", err.kind)
+    assert.are.equal(404, err.status)
+    assert.matches("404 Not Found", err.message)
+    assert.is_nil(err.message:find("\n", 1, true))
+    assert.matches("^genesiscloud: GET /security%-groups/html%-404: 404 ", tostring(err))
+  end)
+
+  it("gives a sane api error for an empty error body", function()
+    local _, err = get("empty-500")
+    assert.are.equal(500, err.status)
+    assert.are.equal("empty response body", err.message)
+  end)
+
+  it("keeps a numeric error code as sent", function()
+    local _, err = get("numeric-code")
+    assert.are.equal(2001, err.code)
+    assert.are.equal("Bad thing", err.message)
+    assert.are.equal("genesiscloud: GET /security-groups/numeric-code: 400 (2001) Bad thing", tostring(err))
+  end)
+
+  it("reads problem+json error bodies", function()
+    local _, err = get("problem")
+    assert.are.equal("PUT is not supported here", err.message)
+  end)
+
+  it("gives a decode error for a body that is not JSON", function()
+    local _, err = get("not-json")
+    assert.are.equal("decode", err.kind)
+    assert.are.equal(200, err.status)
+  end)
+
+  it("gives a decode error for an empty success body", function()
+    local _, err = get("empty-200")
+    assert.are.equal("decode", err.kind)
+  end)
+
+  it("gives a decode error when the object is not wrapped as documented", function()
+    local _, err = get("no-wrapper")
+    assert.are.equal("decode", err.kind)
+    assert.matches("security_group", err.message)
+  end)
+
+  it("gives a decode error for a list without its list", function()
+    local _, err = client:list_security_groups()
+    assert.are.equal("decode", err.kind)
+  end)
+
+  it("treats an unexpected success code as an error", function()
+    local _, err = client:create_security_group{ name = "web", rules = WEB_RULES }
+    assert.are.equal("api", err.kind)
+    assert.are.equal(200, err.status)
+    local _, derr = client:delete_security_group("x")
+    assert.are.equal("api", derr.kind)
+    assert.are.equal(200, derr.status)
+  end)
+
+  it("cuts off a body over max_response_bytes with kind too_large", function()
+    local small = assert(genesiscloud.new{ token = "t", endpoint = server.endpoint, max_response_bytes = 1000 })
+    local _, err = small:get_security_group("big")
+    assert.are.equal("too_large", err.kind)
+    small:close()
+    assert(client:get_security_group("big"))
+  end)
+
+  it("gives kind timeout when the server stalls past the timeout", function()
+    local started = require("genesiscloud.clock").now()
+    local _, err = get("stall")
+    local elapsed = require("genesiscloud.clock").now() - started
+    assert.are.equal("timeout", err.kind)
+    assert.is_true(elapsed < 5, "took " .. elapsed .. " s")
+    assert.matches("^genesiscloud: GET /security%-groups/stall: timeout: ", tostring(err))
+  end)
+
+  it("gives kind transport when nothing listens", function()
+    local port = helper.free_port()
+    local c = assert(genesiscloud.new{ token = "t", endpoint = "http://127.0.0.1:" .. port .. "/compute/v1" })
+    local _, err = c:list_security_groups()
+    assert.are.equal("transport", err.kind)
+    assert.are.equal(7, err.curl_code)
+    c:close()
+  end)
+end)

@@ -1,0 +1,53 @@
+-- A tiny HTTP server (lua-http) that answers fixed, misbehaving responses,
+-- for the client's error paths the emulator never produces: HTML error
+-- pages, empty bodies, wrong status codes, bodies that are not JSON, huge
+-- bodies and a response that never comes. Prints its root URL, then serves
+-- until killed.
+package.path = package.path .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+local cqueues = require "cqueues"
+local http_server = require "http.server"
+local http_headers = require "http.headers"
+
+local SG = '{"security_group":{"id":"x","name":"n","rules":[],"status":"created"}}'
+
+-- "METHOD path" -> { status, content type, body [, seconds to stall] }
+local routes = {
+  ["GET /compute/v1/security-groups/html-404"] = { 404, "text/html",
+    "<html><body><h1>404 Not Found</h1>\n<p>nginx</p></body></html>" },
+  ["GET /compute/v1/security-groups/empty-500"] = { 500, "text/plain", "" },
+  ["GET /compute/v1/security-groups/numeric-code"] = { 400, "application/json",
+    '{"code": 2001, "message": "Bad thing"}' },
+  ["GET /compute/v1/security-groups/problem"] = { 405, "application/problem+json",
+    '{"title": "Method not allowed", "detail": "PUT is not supported here"}' },
+  ["GET /compute/v1/security-groups/not-json"] = { 200, "application/json", "this is not json" },
+  ["GET /compute/v1/security-groups/no-wrapper"] = { 200, "application/json", '{"id":"x"}' },
+  ["GET /compute/v1/security-groups/empty-200"] = { 200, "application/json", "" },
+  ["GET /compute/v1/security-groups/big"] = { 200, "application/json",
+    '{"security_group":{"id":"' .. string.rep("x", 100000) .. '"}}' },
+  ["GET /compute/v1/security-groups/stall"] = { 200, "application/json", SG, 30 },
+  ["POST /compute/v1/security-groups"] = { 200, "application/json", SG },
+  ["DELETE /compute/v1/security-groups/x"] = { 200, "application/json", "{}" },
+  ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
+}
+
+local server = assert(http_server.listen{
+  host = "127.0.0.1",
+  port = 0,
+  onstream = function(_, stream)
+    local req = assert(stream:get_headers())
+    stream:get_body_as_string(5)
+    local key = req:get(":method") .. " " .. req:get(":path")
+    local route = routes[key] or { 404, "application/json", '{"code":"1","message":"no canned route"}' }
+    if route[4] then cqueues.sleep(route[4]) end
+    local headers = http_headers.new()
+    headers:append(":status", tostring(route[1]))
+    headers:append("content-type", route[2])
+    stream:write_headers(headers, route[3] == "")
+    if route[3] ~= "" then stream:write_chunk(route[3], true) end
+  end,
+})
+assert(server:listen())
+local _, host, port = server:localname()
+io.stdout:write(("http://%s:%d\n"):format(host, port))
+io.stdout:flush()
+assert(server:loop())
