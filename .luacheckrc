@@ -1,7 +1,7 @@
 -- luacheck configuration (Penlight's shape): library code is strict, specs
 -- know busted's globals.
 std = "max"
-max_line_length = 110
+max_line_length = 120
 include_files = { "lua", "bin", "spec", "examples", "*.rockspec", ".busted", ".luacheckrc" }
 exclude_files = { "tools", "build" }
 

@@ -8,11 +8,16 @@
 --   path      "/security-groups"
 --   validate(spec, opts)         -> true | nil, err   (before create/update)
 --   validate_query(query)        -> true | nil, err   (before list)
+--   ready_status, error_status   what waiting waits for / stops on
+--   compare, update_body         how ensure compares and updates (ensure.lua)
 -- @module genesiscloud.resource
 local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local request = require "genesiscloud.request"
 local client = require "genesiscloud.client"
+local paginate = require "genesiscloud.paginate"
+local wait = require "genesiscloud.wait"
+local ensure = require "genesiscloud.ensure"
 
 local resource = {}
 
@@ -52,15 +57,26 @@ function resource.install(res)
   local create_name, get_name = "create_" .. s, "get_" .. s
   local update_name, delete_name, list_name = "update_" .. s, "delete_" .. s, "list_" .. p
 
-  m[create_name] = function(self, spec)
+  -- `opts.wait` (true or wait options) waits for the ready status after a
+  -- create or update.
+  local function then_wait(self, obj, err, opts)
+    if obj and opts and opts.wait then
+      return wait.for_status(self, res, obj.id, type(opts.wait) == "table" and opts.wait or nil)
+    end
+    return obj, err
+  end
+
+  m[create_name] = function(self, spec, opts)
     check_table_arg(spec, 1, create_name)
+    if opts ~= nil then check_table_arg(opts, 2, create_name) end
     local err = closed_error(self)
     if err then return nil, err end
     if res.validate then
       local ok, verr = res.validate(spec)
       if not ok then return nil, verr end
     end
-    return request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
+    local obj, cerr = request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
+    return then_wait(self, obj, cerr, opts)
   end
 
   m[get_name] = function(self, id)
@@ -92,10 +108,11 @@ function resource.install(res)
   -- PATCH (any subset). "auto" sends a complete spec with PUT and, on 405,
   -- the same body with PATCH, and remembers that; a partial spec can only
   -- be a PATCH.
-  m[update_name] = function(self, id, spec)
+  m[update_name] = function(self, id, spec, opts)
     local ok, err = check_id(id, update_name)
     if not ok then return nil, err end
     check_table_arg(spec, 2, update_name)
+    if opts ~= nil then check_table_arg(opts, 3, update_name) end
     err = closed_error(self)
     if err then return nil, err end
     local state = client.state(self)
@@ -115,9 +132,9 @@ function resource.install(res)
     if not result and configured == "auto" and method == "PUT"
         and uerr.kind == "api" and uerr.status == 405 then
       state.learned_update_method = "PATCH"
-      return request.send(self, "PATCH", path, spec_)
+      result, uerr = request.send(self, "PATCH", path, spec_)
     end
-    return result, uerr
+    return then_wait(self, result, uerr, opts)
   end
 
   m[delete_name] = function(self, id)
@@ -126,6 +143,60 @@ function resource.install(res)
     err = closed_error(self)
     if err then return nil, err end
     return request.send(self, "DELETE", resource.item_path(res, id), { expect = 204 })
+  end
+
+  resource.install_loops(res)
+end
+
+-- Iterators raise instead of returning nil, err (a `for` cannot take an
+-- error value), so a closed client raises its usage error there too.
+local function raise_if_closed(self)
+  local err = closed_error(self)
+  if err then error(err, 3) end
+end
+
+--- Adds iteration, waiting and ensure for `res`. The iterators are tail
+-- calls so that Lua 5.4 gets their fourth, to-be-closed value.
+function resource.install_loops(res)
+  local m = client.methods
+  local s, p = res.singular, res.plural
+
+  m[p] = function(self, opts)
+    raise_if_closed(self)
+    return paginate.items(self, res, opts)
+  end
+  m[s .. "_pages"] = function(self, opts)
+    raise_if_closed(self)
+    return paginate.pages(self, res, opts)
+  end
+  m["all_" .. p] = function(self, opts)
+    local err = closed_error(self)
+    if err then return nil, err end
+    return paginate.all(self, res, opts)
+  end
+  m["wait_for_" .. s] = function(self, id, opts)
+    local ok, err = check_id(id, "wait_for_" .. s)
+    if not ok then return nil, err end
+    err = closed_error(self)
+    if err then return nil, err end
+    return wait.for_status(self, res, id, opts)
+  end
+  m["wait_for_" .. s .. "_deleted"] = function(self, id, opts)
+    local ok, err = check_id(id, "wait_for_" .. s .. "_deleted")
+    if not ok then return nil, err end
+    err = closed_error(self)
+    if err then return nil, err end
+    return wait.for_deleted(self, res, id, opts)
+  end
+  m["ensure_" .. s] = function(self, desired, opts)
+    local err = closed_error(self)
+    if err then return nil, err end
+    return ensure.present(self, res, desired, opts)
+  end
+  m["ensure_" .. s .. "_absent"] = function(self, desired, opts)
+    local err = closed_error(self)
+    if err then return nil, err end
+    return ensure.absent(self, res, desired, opts)
   end
 end
 

@@ -1,6 +1,7 @@
 --- Security groups, described for the generic resource machinery.
 -- @module genesiscloud.security_groups
 local validate = require "genesiscloud.validate"
+local plan = require "genesiscloud.security_group_plan"
 
 return {
   singular = "security_group",
@@ -11,6 +12,10 @@ return {
   error_status = "error",
   validate = validate.security_group,
   validate_query = validate.list_query,
+  -- ensure: groups are found by name, compared by description and rules as sets
+  key = "name",
+  compare = plan.compare,
+  update_body = plan.update_body,
   -- PUT needs every required field; anything less must go as PATCH.
   is_complete = function(spec)
     return spec.name ~= nil and spec.rules ~= nil

@@ -1,0 +1,174 @@
+-- Walks every object of a resource across the pages of its list method
+-- (`client["list_" .. res.plural]`), fetching a page only when the previous
+-- one is used up.
+--
+-- Iterators (pages, items) raise the error object, because a generic `for`
+-- cannot return `nil, err`; each and all return `nil, err`.
+
+local errors = require "genesiscloud.errors"
+local validate = require "genesiscloud.validate"
+
+local paginate = {}
+
+-- Options that steer the walk and are not sent to the API.
+local CONTROL = { max_pages = true }
+
+local function new_walk(client, res, opts)
+  opts = opts or {}
+  local ok, err = validate.list_query(opts)
+  if not ok then return nil, err end
+  ok, err = validate.integer(opts.max_pages, "max_pages", { optional = true, min = 1 })
+  if not ok then return nil, err end
+  local name = "list_" .. res.plural
+  local method = client[name]
+  if type(method) ~= "function" then
+    return nil, errors.new{ kind = "usage", message = "the client has no method " .. name }
+  end
+  local query = {}
+  for k, v in pairs(opts) do
+    if not CONTROL[k] then query[k] = v end
+  end
+  return {
+    client = client, res = res, method = method, query = query,
+    page = opts.page or 1, first_page = opts.page or 1, max_pages = opts.max_pages,
+    fetched = 0, seen = 0, seen_ids = {}, done = false,
+  }
+end
+
+local function repeated_page(w, page)
+  return errors.new{
+    -- "decode" like any other response whose content cannot be used.
+    kind = "decode", status = 200, code = "repeated_page", method = "GET", path = w.res.path, page = page,
+    message = string.format(
+      "page %d of %s holds only %s already seen on earlier pages: the server repeats pages, so the walk stops",
+      page, w.res.path or w.res.plural, (w.res.plural:gsub("_", " "))),
+  }
+end
+
+-- True when the page ends the walk without asking for another one.
+local function last_page(w, resp)
+  local total = tonumber(resp.total_count)
+  if not total then return false end
+  if w.seen >= total then return true end
+  -- Started past page 1: the count seen misses the skipped pages, so the
+  -- server's own page numbers tell where we are.
+  if w.first_page == 1 then return false end
+  local page, per_page = tonumber(resp.page), tonumber(resp.per_page)
+  return page ~= nil and per_page ~= nil and page * per_page >= total
+end
+
+-- -> items, response | nil (walk over) | nil, err
+local function next_page(w)
+  if w.done then return nil end
+  if w.max_pages and w.fetched >= w.max_pages then
+    w.done = true
+    return nil
+  end
+  local query = {}
+  for k, v in pairs(w.query) do query[k] = v end
+  query.page = w.page
+  local resp, err = w.method(w.client, query)
+  w.fetched = w.fetched + 1
+  if not resp then
+    w.done = true
+    return nil, err
+  end
+  local items = resp[w.res.plural]
+  if type(items) ~= "table" then
+    w.done = true
+    return nil, errors.new{
+      kind = "decode", status = 200, method = "GET", path = w.res.path,
+      message = string.format("page %d of %s has no %q list", w.page, w.res.path or w.res.plural, w.res.plural),
+    }
+  end
+  if #items == 0 then
+    w.done = true
+    return nil
+  end
+  -- A page whose every id was seen before means the server ignores `page`.
+  local fresh = false
+  for _, item in ipairs(items) do
+    local id = type(item) == "table" and item.id or nil
+    if id == nil or not w.seen_ids[id] then fresh = true end
+    if id ~= nil then w.seen_ids[id] = true end
+  end
+  if not fresh then
+    w.done = true
+    return nil, repeated_page(w, w.page)
+  end
+  w.seen = w.seen + #items
+  w.page = w.page + 1
+  if last_page(w, resp) then w.done = true end
+  return items, resp
+end
+
+-- On 5.4 the generic for closes this 4th value on break, error or end, so a
+-- loop left early drops the buffered page. Earlier versions ignore it.
+local function closer(w)
+  return setmetatable({}, { __close = function()
+    w.done, w.buffer, w.seen_ids = true, nil, nil
+  end })
+end
+
+-- for items, response in paginate.pages(client, res, { per_page = 100 }) do
+function paginate.pages(client, res, opts)
+  local w, err = new_walk(client, res, opts)
+  if not w then error(err, 2) end
+  local function step()
+    local items, resp = next_page(w)
+    if items then return items, resp end
+    if resp then error(resp, 0) end
+    return nil
+  end
+  return step, nil, nil, closer(w)
+end
+
+-- for obj in paginate.items(client, res, { per_page = 100 }) do
+function paginate.items(client, res, opts)
+  local w, err = new_walk(client, res, opts)
+  if not w then error(err, 2) end
+  local function step()
+    while true do
+      if w.buffer then
+        w.index = w.index + 1
+        local item = w.buffer[w.index]
+        if item ~= nil then return item end
+        w.buffer = nil
+      end
+      local items, failure = next_page(w)
+      if not items then
+        if failure then error(failure, 0) end
+        return nil
+      end
+      w.buffer, w.index = items, 0
+    end
+  end
+  return step, nil, nil, closer(w)
+end
+
+-- Calls fn(obj) for every object; fn returning false stops the walk.
+-- -> true | nil, err
+function paginate.each(client, res, fn, opts)
+  local w, err = new_walk(client, res, opts)
+  if not w then return nil, err end
+  while true do
+    local items, failure = next_page(w)
+    if not items then
+      if failure then return nil, failure end
+      return true
+    end
+    for _, item in ipairs(items) do
+      if fn(item) == false then return true end
+    end
+  end
+end
+
+-- -> array of every object | nil, err
+function paginate.all(client, res, opts)
+  local out = {}
+  local ok, err = paginate.each(client, res, function(item) out[#out + 1] = item end, opts)
+  if not ok then return nil, err end
+  return out
+end
+
+return paginate

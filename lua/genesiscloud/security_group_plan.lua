@@ -1,0 +1,38 @@
+-- The security-group hooks of ensure: what counts as a difference between
+-- the group that exists and the one wanted, and what an update sends.
+-- Set on the resource description as `res.compare` and `res.update_body`.
+
+local rules = require "genesiscloud.rules"
+
+local plan = {}
+
+-- current is nil when the group does not exist yet.
+-- -> changed (boolean), details { changes = { description = { from, to } }?,
+--                                 rules = { add = {...}, remove = {...} } }
+-- A description left out of `desired` is not managed; the API's missing
+-- description and "" are the same. Rules compare as sets (rules.diff).
+function plan.compare(current, desired)
+  local changes, changed = {}, false
+  local from, to = current and current.description, desired.description
+  if to ~= nil and (from or "") ~= to then
+    changes.description = { from = from, to = to }
+    changed = true
+  end
+  local diff = { add = {}, remove = {} }
+  if desired.rules ~= nil then
+    diff = rules.diff(current and current.rules or {}, desired.rules)
+  end
+  if #diff.add > 0 or #diff.remove > 0 then changed = true end
+  return changed, { changes = changes, rules = diff }
+end
+
+-- The documented update is a PUT of name, description and rules, so all
+-- three are sent even when only one differs; a description not managed
+-- keeps its current value instead of being cleared.
+function plan.update_body(current, desired)
+  local description = desired.description
+  if description == nil then description = current.description end
+  return { name = desired.name, description = description, rules = desired.rules }
+end
+
+return plan

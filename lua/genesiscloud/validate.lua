@@ -1,0 +1,241 @@
+-- Checks run before anything is sent, so a mistake is reported with the
+-- field path and value a person wrote instead of an HTTP 400 from the API.
+--
+-- Every check returns `true` or `nil, err` (kind "validation", `field`,
+-- `value`). The small checkers at the top are generic so that validators of
+-- other resources stay a few lines long.
+
+local errors = require "genesiscloud.errors"
+
+local validate = {}
+
+-- Words for a value in a message: strings quoted, other types named.
+local function describe(value)
+  local t = type(value)
+  if t == "string" then
+    return string.format("%q", value)
+  elseif t == "number" then
+    if value ~= value then return "NaN" end
+    if value % 1 == 0 and value > -2^53 and value < 2^53 then
+      return string.format("%d", value)
+    end
+    return tostring(value)
+  elseif t == "nil" then
+    return "nothing"
+  elseif t == "table" then
+    return "a table"
+  end
+  return "a " .. t .. " value"
+end
+validate.describe = describe
+
+-- "rules[3]" + "port_range_max" -> "rules[3].port_range_max"; no prefix -> key.
+local function path(prefix, key)
+  if prefix == nil or prefix == "" then return key end
+  return prefix .. "." .. key
+end
+validate.path = path
+
+function validate.fail(field, value, message)
+  return nil, errors.new{ kind = "validation", field = field, value = value, message = message }
+end
+local fail = validate.fail
+
+-- Whole number check that works without integer subtypes (5.1, 5.2) and
+-- accepts a whole float such as 22.0 on 5.3+.
+function validate.is_integer(x)
+  if type(x) ~= "number" then return false end
+  if math.type and math.type(x) == "integer" then return true end
+  return x == x and x % 1 == 0 and x > -2^53 and x < 2^53
+end
+
+local function is_blank(s)
+  return s:match("^%s*$") ~= nil
+end
+
+-- opts: optional, non_empty (not empty or only spaces), reserved (list).
+function validate.string(value, field, opts)
+  opts = opts or {}
+  if value == nil and opts.optional then return true end
+  if type(value) ~= "string" then
+    return fail(field, value, string.format("%s must be a string, got %s", field, describe(value)))
+  end
+  if opts.non_empty and is_blank(value) then
+    return fail(field, value, string.format("%s must not be empty, got %s", field, describe(value)))
+  end
+  for _, reserved in ipairs(opts.reserved or {}) do
+    if value == reserved then
+      return fail(field, value, string.format(
+        "%s %s is reserved by the API; choose another", field, describe(value)))
+    end
+  end
+  return true
+end
+
+-- opts: optional, min, max.
+function validate.integer(value, field, opts)
+  opts = opts or {}
+  if value == nil and opts.optional then return true end
+  local min, max = opts.min, opts.max
+  local ok = validate.is_integer(value)
+    and (min == nil or value >= min) and (max == nil or value <= max)
+  if ok then return true end
+  local range
+  if min and max then
+    range = string.format(" from %d to %d", min, max)
+  elseif min then
+    range = string.format(" of at least %d", min)
+  elseif max then
+    range = string.format(" of at most %d", max)
+  else
+    range = ""
+  end
+  return fail(field, value, string.format("%s must be a whole number%s, got %s", field, range, describe(value)))
+end
+
+-- allowed: array of accepted values (listed in the message in that order).
+function validate.enum(value, field, allowed, opts)
+  opts = opts or {}
+  if value == nil and opts.optional then return true end
+  for _, a in ipairs(allowed) do
+    if value == a then return true end
+  end
+  return fail(field, value, string.format("%s must be one of %s; got %s",
+    field, table.concat(allowed, ", "), describe(value)))
+end
+
+local function sorted_keys(t, filter)
+  local keys = {}
+  for k in pairs(t) do
+    if filter(k) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
+-- A proper sequence 1..n: no holes, no string keys. opts: optional, non_empty.
+function validate.array(value, field, opts)
+  opts = opts or {}
+  if value == nil and opts.optional then return true end
+  if type(value) ~= "table" then
+    return fail(field, value, string.format("%s must be a list, got %s", field, describe(value)))
+  end
+  local odd = sorted_keys(value, function(k)
+    return not (validate.is_integer(k) and k >= 1)
+  end)
+  if #odd > 0 then
+    return fail(field, value, string.format(
+      "%s must be a list (array), but it has the key %s", field, describe(odd[1])))
+  end
+  local count, n = 0, #value
+  for _ in pairs(value) do count = count + 1 end
+  if count ~= n then
+    local hole = 1
+    while value[hole] ~= nil do hole = hole + 1 end
+    return fail(field, value, string.format(
+      "%s must be a list without holes, but %s[%d] is missing", field, field, hole))
+  end
+  if opts.non_empty and n == 0 then
+    return fail(field, value, string.format("%s must have at least one item, got an empty list", field))
+  end
+  return true
+end
+
+-- Rejects keys not in `allowed` (array), naming all of them.
+function validate.known_keys(value, field, allowed)
+  local set = {}
+  for _, k in ipairs(allowed) do set[k] = true end
+  local unknown = sorted_keys(value, function(k) return not set[k] end)
+  if #unknown == 0 then return true end
+  local names = {}
+  for i, k in ipairs(unknown) do names[i] = describe(k) end
+  local first = unknown[1]
+  local where = field and (field .. " has") or "has"
+  return fail(path(field, tostring(first)), value[first], string.format(
+    "%s unknown key%s %s (allowed: %s)", where, #unknown > 1 and "s" or "",
+    table.concat(names, ", "), table.concat(allowed, ", ")))
+end
+
+-- Security groups -----------------------------------------------------------
+
+validate.PROTOCOLS = { "tcp", "udp", "icmp", "all" }
+validate.DIRECTIONS = { "ingress", "egress" }
+validate.RULE_KEYS = { "protocol", "direction", "port_range_min", "port_range_max" }
+validate.RESERVED_NAMES = { "default", "standard" }
+local PORT = { min = 1, max = 65535, optional = true }
+local PORTLESS = { icmp = true, all = true }
+
+-- `field` is the rule's path ("rules[3]"), or nil for a lone rule.
+function validate.rule(rule, field)
+  local label = field or "rule"
+  if type(rule) ~= "table" then
+    local hint = type(rule) == "string" and " (turn text into a rule with rules.parse)" or ""
+    return fail(label, rule, string.format("%s must be a rule table, got %s%s", label, describe(rule), hint))
+  end
+  local ok, err = validate.known_keys(rule, field, validate.RULE_KEYS)
+  if not ok then return nil, err end
+  ok, err = validate.enum(rule.protocol, path(field, "protocol"), validate.PROTOCOLS)
+  if not ok then return nil, err end
+  ok, err = validate.enum(rule.direction, path(field, "direction"), validate.DIRECTIONS)
+  if not ok then return nil, err end
+  for _, key in ipairs{ "port_range_min", "port_range_max" } do
+    ok, err = validate.integer(rule[key], path(field, key), PORT)
+    if not ok then return nil, err end
+  end
+
+  local min, max = rule.port_range_min, rule.port_range_max
+  local intro = field and (field .. ": ") or ""
+  if PORTLESS[rule.protocol] and (min ~= nil or max ~= nil) then
+    local key = min ~= nil and "port_range_min" or "port_range_max"
+    return fail(path(field, key), rule[key], string.format(
+      "%sprotocol %q takes no ports, but %s is %s; leave both ports out",
+      intro, rule.protocol, key, describe(rule[key])))
+  end
+  if (min == nil) ~= (max == nil) then
+    local have, missing = "port_range_min", "port_range_max"
+    if min == nil then have, missing = missing, have end
+    return fail(path(field, missing), nil, string.format(
+      "%s%s is missing while %s is %s: give both ports (the same number for one port) or neither (all ports)",
+      intro, missing, have, describe(rule[have])))
+  end
+  if min ~= nil and min > max then
+    return fail(path(field, "port_range_min"), min, string.format(
+      "%sport_range_min (%s) must not be greater than port_range_max (%s)",
+      intro, describe(min), describe(max)))
+  end
+  return true
+end
+
+-- opts.partial: for updates with PATCH semantics, name and rules may be
+-- left out but are checked when present.
+function validate.security_group(spec, opts)
+  local partial = opts and opts.partial
+  if type(spec) ~= "table" then
+    return fail("spec", spec, "a security group spec must be a table, got " .. describe(spec))
+  end
+  local ok, err = validate.string(spec.name, "name",
+    { optional = partial, non_empty = true, reserved = validate.RESERVED_NAMES })
+  if not ok then return nil, err end
+  ok, err = validate.string(spec.description, "description", { optional = true })
+  if not ok then return nil, err end
+  ok, err = validate.array(spec.rules, "rules", { optional = partial, non_empty = true })
+  if not ok then return nil, err end
+  for i, rule in ipairs(spec.rules or {}) do
+    ok, err = validate.rule(rule, string.format("rules[%d]", i))
+    if not ok then return nil, err end
+  end
+  return true
+end
+
+-- Query of list_<plural>: unknown keys pass through to the API.
+function validate.list_query(q)
+  if q == nil then return true end
+  if type(q) ~= "table" then
+    return fail("query", q, "list options must be a table, got " .. describe(q))
+  end
+  local ok, err = validate.integer(q.page, "page", { optional = true, min = 1 })
+  if not ok then return nil, err end
+  return validate.integer(q.per_page, "per_page", { optional = true, min = 1, max = 100 })
+end
+
+return validate

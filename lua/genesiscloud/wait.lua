@@ -1,0 +1,143 @@
+-- Polls `client["get_" .. res.singular](client, id)` until an object reaches a
+-- status or is gone. Intervals grow (x1.5 up to a cap) so a long wait does
+-- not hammer the API. opts.now / opts.sleep replace the clock in tests.
+
+local errors = require "genesiscloud.errors"
+local validate = require "genesiscloud.validate"
+
+local wait = {}
+
+wait.DEFAULTS = { timeout = 300, interval = 2, backoff = 1.5, max_interval = 30 }
+
+local function label(res)
+  return (res.singular:gsub("_", " "))
+end
+
+local function usage(message)
+  return nil, errors.new{ kind = "usage", message = message }
+end
+
+-- A timeout of 0 means "look once"; intervals must move time forward.
+local function check_number(value, field)
+  local min = field == "timeout" and 0 or nil
+  if type(value) == "number" and value < math.huge and (value > 0 or value == min) then return true end
+  return usage(string.format("%s must be a number %s, got %s",
+    field, min and "of at least 0" or "above 0", validate.describe(value)))
+end
+
+-- Checks options once and returns the settings of one wait.
+local function settings(client, res, id, opts)
+  opts = opts or {}
+  if type(id) ~= "string" or id == "" then
+    return usage(string.format("the %s id must be a non-empty string, got %s", label(res), validate.describe(id)))
+  end
+  local get = client["get_" .. res.singular]
+  if type(get) ~= "function" then
+    return usage("the client has no method get_" .. res.singular)
+  end
+  local s = { get = get }
+  for key, default in pairs(wait.DEFAULTS) do
+    local value = opts[key]
+    if value == nil then value = default end
+    local ok, err = check_number(value, key)
+    if not ok then return nil, err end
+    s[key] = value
+  end
+  if s.backoff < 1 then return usage("backoff must be at least 1, got " .. validate.describe(s.backoff)) end
+  if opts.now == nil or opts.sleep == nil then
+    local clock = require "genesiscloud.clock"
+    s.now, s.sleep = opts.now or clock.now, opts.sleep or clock.sleep
+  else
+    s.now, s.sleep = opts.now, opts.sleep
+  end
+  -- Statuses that mean the object will never get there.
+  s.failed = {}
+  for _, status in ipairs(opts.error_statuses or res.error_statuses or { res.error_status or "error" }) do
+    s.failed[status] = true
+  end
+  return s
+end
+
+-- Calls poll() until it returns a result (`done` true) or time runs out.
+-- poll() -> done, result, err ; `last` keeps the last status for the message.
+local function loop(s, poll, timed_out)
+  local deadline = s.now() + s.timeout
+  local interval = s.interval
+  while true do
+    local done, result, err = poll()
+    if done then return result, err end
+    local remaining = deadline - s.now()
+    if remaining <= 0 then return nil, timed_out() end
+    s.sleep(math.min(interval, remaining))
+    interval = math.min(interval * s.backoff, s.max_interval)
+  end
+end
+
+local function wanted_set(status)
+  local set, list = {}, type(status) == "table" and status or { status }
+  for _, v in ipairs(list) do set[v] = true end
+  return set, table.concat(list, " or ")
+end
+
+local function resource_error(res, id, obj, wanted_text)
+  return errors.new{
+    kind = "resource_error", id = id, last_status = obj.status, resource = obj,
+    message = string.format("%s %s went into status %q while waiting for %s",
+      label(res), id, tostring(obj.status), wanted_text),
+  }
+end
+
+-- opts: status (string or list, default res.ready_status or "created"),
+-- timeout, interval, backoff, max_interval, now, sleep, error_statuses
+-- (list; default res.error_statuses, or { res.error_status or "error" }).
+-- -> object | nil, err
+function wait.for_status(client, res, id, opts)
+  local s, err = settings(client, res, id, opts)
+  if not s then return nil, err end
+  local status = opts and opts.status or res.ready_status or "created"
+  local wanted, wanted_text = wanted_set(status)
+  local last
+  local function poll()
+    local obj, get_err = s.get(client, id)
+    if not obj then return true, nil, get_err end
+    last = obj.status
+    if wanted[last] then return true, obj end
+    if s.failed[last] then return true, nil, resource_error(res, id, obj, wanted_text) end
+    return false
+  end
+  local function timed_out()
+    return errors.new{
+      kind = "timeout", id = id, last_status = last, wanted = status, timeout = s.timeout,
+      message = string.format("%s %s did not reach status %s within %g s (last status %q)",
+        label(res), id, wanted_text, s.timeout, tostring(last)),
+    }
+  end
+  return loop(s, poll, timed_out)
+end
+
+-- Waits until GET answers 404. -> true | nil, err
+function wait.for_deleted(client, res, id, opts)
+  local s, err = settings(client, res, id, opts)
+  if not s then return nil, err end
+  local last
+  local function poll()
+    local obj, get_err = s.get(client, id)
+    if not obj then
+      if errors.is(get_err) and get_err.kind == "api" and get_err.status == 404 then return true, true end
+      return true, nil, get_err
+    end
+    last = obj.status
+    if s.failed[last] then return true, nil, resource_error(res, id, obj, "deletion") end
+    return false
+  end
+  local function timed_out()
+    return errors.new{
+      kind = "timeout", id = id, last_status = last, timeout = s.timeout,
+      message = string.format("%s %s was not deleted within %g s (last status %q)",
+        label(res), id, s.timeout, tostring(last)),
+    }
+  end
+  return loop(s, poll, timed_out)
+end
+
+return wait
