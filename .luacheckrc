@@ -2,7 +2,9 @@
 -- know busted's globals.
 std = "max"
 max_line_length = 120
-include_files = { "lua", "bin", "spec", "examples", "*.rockspec", ".busted", ".luacheckrc" }
+include_files = {
+  "lua/**/*.lua", "bin/*", "spec/**/*.lua", "examples/**/*.lua", "*.rockspec", ".busted", ".luacheckrc",
+}
 exclude_files = { "tools", "build" }
 
 files["spec"] = { std = "+busted" }

@@ -1,0 +1,304 @@
+--- A local, in-memory emulator of the Genesis Cloud security-groups API.
+--
+--   local emulator = require "genesiscloud.emulator"
+--   local emu = assert(emulator.start{ token = "t", create_delay = 0 })
+--   -- point a client at emu.endpoint with emu.token ...
+--   emu:stop()
+--
+-- `start` runs bin/genesiscloud-emulator as a child process (the client is
+-- blocking, the server must run on its own) and talks to its control routes
+-- with lua-http's client, so this module does not need the C core.
+-- See docs/emulator.md.
+
+local emulator = { _VERSION = "0.1.0" }
+
+-- Debian installs lua-http for 5.1 only; its files work on 5.4 too.
+local function require_http(name)
+  local ok, mod = pcall(require, name)
+  if ok then return mod end
+  if not package.path:find("/usr/share/lua/5.1/", 1, true) then
+    package.path = package.path .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+    ok, mod = pcall(require, name)
+    if ok then return mod end
+  end
+  return nil, mod
+end
+
+local cjson = require("cjson.safe").new()
+
+local DEFAULT_TIMEOUT = 5
+local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed" }
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function file_exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
+-- bin/genesiscloud-emulator next to the lua/ tree this file was loaded from
+-- (a checkout), else whatever `genesiscloud-emulator` is on PATH.
+local function find_script()
+  local source = debug.getinfo(1, "S").source
+  local dir = source:match("^@(.-)/?genesiscloud/emulator%.lua$")
+  if dir then
+    local candidate = (dir ~= "" and dir or ".") .. "/../bin/genesiscloud-emulator"
+    if file_exists(candidate) then return candidate end
+  end
+  return nil
+end
+
+-- Turns cjson's output into plain Lua: null -> absent, 5.0 -> 5.
+local function clean(v)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if x == cjson.null then
+      v[k] = nil
+    elseif type(x) == "number" then
+      v[k] = math.tointeger(x) or x
+    else
+      clean(x)
+    end
+  end
+  return v
+end
+
+local Handle = {}
+Handle.__index = Handle
+
+-- One control call: returns status, decoded body (or nil), or nil, message.
+function Handle:_call(method, path, body)
+  local request, err = require_http("http.request")
+  if not request then return nil, "lua-http is not available: " .. tostring(err) end
+  local req = request.new_from_uri(self.url .. path)
+  req.headers:upsert(":method", method)
+  if body ~= nil then
+    local text = assert(cjson.encode(body))
+    req.headers:upsert("content-type", "application/json")
+    req:set_body(text)
+  end
+  local headers, stream = req:go(self.timeout)
+  if not headers then
+    return nil, method .. " " .. path .. ": " .. tostring(stream)
+  end
+  local text, berr = stream:get_body_as_string(self.timeout)
+  stream:shutdown()
+  if not text then return nil, method .. " " .. path .. ": " .. tostring(berr) end
+  local status = tonumber(headers:get(":status"))
+  local decoded
+  if text ~= "" then
+    decoded = cjson.decode(text)
+    if decoded == nil then return nil, method .. " " .. path .. ": response is not JSON" end
+    clean(decoded)
+  end
+  return status, decoded
+end
+
+-- Calls a control route and checks the status; returns the body or nil, message.
+function Handle:_control(method, path, body, want)
+  if self.stopped then return nil, "emulator is stopped" end
+  local status, decoded = self:_call(method, path, body)
+  if not status then return nil, decoded end
+  if status ~= want then
+    local message = type(decoded) == "table" and decoded.message or "no message"
+    return nil, method .. " " .. path .. ": HTTP " .. status .. ": " .. tostring(message)
+  end
+  return decoded or true
+end
+
+--- Request log: array of { method, path, raw_path, query, body, auth, status }.
+function Handle:requests()
+  local body, err = self:_control("GET", "/_emulator/requests", nil, 200)
+  if not body then return nil, err end
+  return body.requests
+end
+
+function Handle:clear_requests()
+  return self:_control("DELETE", "/_emulator/requests", nil, 204)
+end
+
+--- Drops every group and the request log (settings stay).
+function Handle:reset()
+  return self:_control("POST", "/_emulator/reset", nil, 204)
+end
+
+--- Changes create_delay, update_delay, delete_delay, put_405 at runtime.
+-- Returns the whole configuration.
+function Handle:configure(settings)
+  if type(settings) ~= "table" then return nil, "configure expects a table" end
+  local body, err = self:_control("POST", "/_emulator/config", settings, 200)
+  if not body then return nil, err end
+  return body.config
+end
+
+--- Forces a group's status (e.g. "error") until its next write.
+-- Returns the group as the API shows it.
+function Handle:set_status(id, status)
+  if type(id) ~= "string" then return nil, "id must be a string" end
+  local escaped = id:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
+  local path = "/_emulator/security-groups/" .. escaped .. "/status"
+  local body, err = self:_control("POST", path, { status = status }, 200)
+  if not body then return nil, err end
+  return body.security_group
+end
+
+-- Is the child still running (and not a zombie)?
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local s = f:read("a") or ""
+  f:close()
+  local st = s:match("%)%s+(%S)")
+  return st ~= nil and st ~= "Z"
+end
+
+local function kill_and_wait(pid)
+  os.execute("kill -TERM " .. pid .. " 2>/dev/null")
+  local deadline = os.time() + 3
+  while alive(pid) and os.time() <= deadline do
+    os.execute("sleep 0.05")
+  end
+  if alive(pid) then os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
+end
+
+--- Stops the server; safe to call more than once. Returns true, or nil and
+-- a message if the server did not shut down when asked (it is killed then).
+function Handle:stop()
+  if self.stopped then return true end
+  local ok, err = self:_control("POST", "/_emulator/shutdown", nil, 202)
+  self.stopped = true
+  if not ok and self.pid then kill_and_wait(self.pid) end
+  -- closing the pipe waits for the process to exit
+  if self.pipe then
+    self.pipe:close()
+    self.pipe = nil
+  end
+  if not ok then return nil, err end
+  return true
+end
+
+-- A forgotten handle must not hang the test run: closing a popen pipe waits
+-- for the child, and the child only exits when asked, so ask with a signal.
+Handle.__gc = function(self)
+  if not self.stopped and self.pid then
+    self.stopped = true
+    os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
+  end
+end
+Handle.__close = function(self) self:stop() end
+
+local function check_opts(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then return nil, "options must be a table" end
+  local known = { lua = true, script = true, timeout = true, stderr = true }
+  for _, k in ipairs(OPTIONS) do known[k] = true end
+  for k in pairs(opts) do
+    if not known[k] then return nil, "unknown option '" .. tostring(k) .. "'" end
+  end
+  for _, k in ipairs{ "create_delay", "update_delay", "delete_delay", "timeout" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v < 0 or v ~= v) then
+      return nil, k .. " must be a number >= 0"
+    end
+  end
+  if opts.token ~= nil and (type(opts.token) ~= "string" or opts.token == "") then
+    return nil, "token must be a non-empty string"
+  end
+  if opts.put_405 ~= nil and type(opts.put_405) ~= "boolean" then
+    return nil, "put_405 must be a boolean"
+  end
+  for _, k in ipairs{ "lua", "script", "stderr", "host" } do
+    if opts[k] ~= nil and (type(opts[k]) ~= "string" or opts[k] == "") then
+      return nil, k .. " must be a non-empty string"
+    end
+  end
+  if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then
+    return nil, "seed must be an integer"
+  end
+  if opts.port ~= nil and (math.type(opts.port) ~= "integer" or opts.port < 0 or opts.port > 65535) then
+    return nil, "port must be an integer 0..65535"
+  end
+  return opts
+end
+
+--- Starts an emulator process and returns its handle, or nil and a message.
+-- opts: token (default: $GENESISCLOUD_TOKEN or "emulator-token"),
+-- create_delay (1), update_delay (1), delete_delay (0), put_405 (false),
+-- seed, host ("127.0.0.1"), port (0 = any free port), lua ("lua5.4"),
+-- script (path of bin/genesiscloud-emulator), timeout (5, for control calls),
+-- stderr (a file the server's messages are appended to; default: ours).
+function emulator.start(opts)
+  local err
+  opts, err = check_opts(opts)
+  if not opts then return nil, err end
+  local token = opts.token or os.getenv("GENESISCLOUD_TOKEN") or "emulator-token"
+
+  local script = opts.script or find_script()
+  local argv = {}
+  if script then
+    argv[#argv + 1] = shell_quote(opts.lua or "lua5.4")
+    argv[#argv + 1] = shell_quote(script)
+  else
+    argv[#argv + 1] = "genesiscloud-emulator"
+  end
+  local function flag(name, value)
+    if value ~= nil then
+      argv[#argv + 1] = name
+      if value ~= true then argv[#argv + 1] = shell_quote(value) end
+    end
+  end
+  flag("--host", opts.host)
+  flag("--port", opts.port or 0)
+  flag("--create-delay", opts.create_delay)
+  flag("--update-delay", opts.update_delay)
+  flag("--delete-delay", opts.delete_delay)
+  flag("--put-405", opts.put_405 or nil)
+  flag("--seed", opts.seed)
+  flag("--exit-with-parent", true)
+  -- the token goes through the environment, not argv (which `ps` shows)
+  local command = "GENESISCLOUD_TOKEN=" .. shell_quote(token) .. " exec " .. table.concat(argv, " ")
+  if opts.stderr then command = command .. " 2>>" .. shell_quote(opts.stderr) end
+
+  local pipe, perr = io.popen(command, "r")
+  if not pipe then return nil, "cannot start the emulator: " .. tostring(perr) end
+  local url_line = pipe:read("l")
+  local pid_line = pipe:read("l")
+  local endpoint = url_line and url_line:match("^(https?://%S+/compute/v1)$")
+  if not endpoint then
+    local _, how, code = pipe:close()
+    return nil, "the emulator did not start (" .. tostring(how) .. " " .. tostring(code)
+      .. "; see " .. (opts.stderr or "stderr") .. " for its message)"
+  end
+  local handle = setmetatable({
+    endpoint = endpoint,
+    url = endpoint:sub(1, -#"/compute/v1" - 1),
+    token = token,
+    pid = pid_line and tonumber(pid_line:match("^pid=(%d+)$")),
+    pipe = pipe,
+    timeout = opts.timeout or DEFAULT_TIMEOUT,
+    stopped = false,
+  }, Handle)
+  return handle
+end
+
+--- Runs the server in this process until SIGINT/SIGTERM or a shutdown
+-- request (blocking). opts: as start(), plus exit_with_parent and
+-- on_ready(info) called once listening with { url, endpoint, host, port, pid }.
+-- Returns true and the reason it stopped, or nil and a message.
+function emulator.serve(opts)
+  opts = opts or {}
+  local ok, err = require_http("http.server")
+  if not ok then return nil, "lua-http is not available: " .. tostring(err) end
+  local server = require "genesiscloud.emulator.server"
+  local srv, serr = server.new(opts)
+  if not srv then return nil, serr end
+  if opts.on_ready then
+    opts.on_ready{ url = srv.url, endpoint = srv.endpoint, host = srv.host, port = srv.port, pid = srv.pid }
+  end
+  return srv:run()
+end
+
+return emulator

@@ -1,0 +1,133 @@
+-- JSON for the emulator: a private cjson.safe instance for decoding and for
+-- string escaping, and a small encoder of our own on top of it, because
+-- Debian's cjson 2.1.0 encodes an empty Lua table as {} (we need [] for
+-- empty lists), prints integers above 1e14 in exponent form and orders keys
+-- at random (sorted keys make responses and logs easy to compare).
+
+local cjson = require("cjson.safe").new()
+
+local json = {}
+
+json.null = cjson.null
+
+-- Tables made with json.array() always encode as a JSON array, even empty.
+local array_mt = { __name = "genesiscloud.emulator.json.array" }
+
+function json.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+function json.is_array(t)
+  return getmetatable(t) == array_mt
+end
+
+-- A decoded table is a JSON array when its keys are exactly 1..n (n >= 1).
+local function looks_like_array(t)
+  local n = #t
+  if n == 0 then return false end
+  local count = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+    count = count + 1
+  end
+  return count == n
+end
+
+-- Shortest form that reads back to the same number.
+local function encode_number(x)
+  if math.type(x) == "integer" then return string.format("%d", x) end
+  if x ~= x or x == math.huge or x == -math.huge then return "null" end
+  local i = math.tointeger(x)
+  if i and math.abs(x) < 2^53 then return string.format("%d", i) end
+  for precision = 14, 17 do
+    local s = string.format("%." .. precision .. "g", x)
+    if tonumber(s) == x then return s end
+  end
+  return string.format("%.17g", x)
+end
+
+-- cjson escapes "/" as "\/": valid, but hard to read in logs and paths.
+-- Every "/" it writes is escaped, so each "\/" is one escape.
+local function encode_string(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
+local encode_value
+
+local function encode_table(t, depth, out)
+  if depth > 100 then error("nesting too deep", 0) end
+  if getmetatable(t) == array_mt or looks_like_array(t) then
+    out[#out + 1] = "["
+    for i = 1, #t do
+      if i > 1 then out[#out + 1] = "," end
+      encode_value(t[i], depth + 1, out)
+    end
+    out[#out + 1] = "]"
+    return
+  end
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) ~= "string" and type(k) ~= "number" then
+      error("cannot encode a key of type " .. type(k), 0)
+    end
+    keys[#keys + 1] = tostring(k)
+  end
+  table.sort(keys)
+  out[#out + 1] = "{"
+  for i, k in ipairs(keys) do
+    if i > 1 then out[#out + 1] = "," end
+    out[#out + 1] = encode_string(k)
+    out[#out + 1] = ":"
+    local v = t[k]
+    if v == nil then v = t[tonumber(k)] end
+    encode_value(v, depth + 1, out)
+  end
+  out[#out + 1] = "}"
+end
+
+function encode_value(v, depth, out)
+  local tv = type(v)
+  if tv == "table" then
+    encode_table(v, depth, out)
+  elseif tv == "string" then
+    out[#out + 1] = encode_string(v)
+  elseif tv == "number" then
+    out[#out + 1] = encode_number(v)
+  elseif tv == "boolean" then
+    out[#out + 1] = tostring(v)
+  elseif v == nil or v == cjson.null then
+    out[#out + 1] = "null"
+  else
+    error("cannot encode a value of type " .. tv, 0)
+  end
+end
+
+-- Returns the JSON text, or nil and a message.
+function json.encode(v)
+  local out = {}
+  local ok, err = pcall(encode_value, v, 0, out)
+  if not ok then return nil, err end
+  return table.concat(out)
+end
+
+-- Returns the decoded value (JSON null as json.null), or nil and a message.
+function json.decode(s)
+  if type(s) ~= "string" then return nil, "no JSON text" end
+  return cjson.decode(s)
+end
+
+-- A decoded JSON object: a table whose keys are all strings (or empty).
+function json.is_object(v)
+  if type(v) ~= "table" or getmetatable(v) == array_mt then return false end
+  for k in pairs(v) do
+    if type(k) ~= "string" then return false end
+  end
+  return true
+end
+
+-- A decoded JSON array: keys 1..n, or empty ([] and {} decode alike).
+function json.is_list(v)
+  return type(v) == "table" and (next(v) == nil or looks_like_array(v))
+end
+
+return json

@@ -1,0 +1,213 @@
+-- The emulator's HTTP server: lua-http on a cqueues controller. It moves
+-- bytes between sockets and state:handle, keeps control routes to loopback
+-- peers, and stops on a shutdown request, SIGINT/SIGTERM, or (optionally)
+-- when the process that started it has died.
+
+local cqueues = require "cqueues"
+local signal = require "cqueues.signal"
+local http_server = require "http.server"
+local http_headers = require "http.headers"
+local state = require "genesiscloud.emulator.state"
+local reply = require "genesiscloud.emulator.reply"
+local json = require "genesiscloud.emulator.json"
+
+local server = {}
+
+local IO_TIMEOUT = 10   -- seconds to read a request or write a response
+local MAX_BODY = 1048576 -- larger request bodies get 413
+
+local Server = {}
+Server.__index = Server
+
+-- Wall-clock seconds with sub-second resolution: os.time() gives the date,
+-- the monotonic clock the fraction, and delays never jump with the wall clock.
+local function make_clock()
+  local wall0, mono0 = os.time(), cqueues.monotime()
+  return function() return wall0 + (cqueues.monotime() - mono0) end
+end
+
+-- Linux: the fields after the ")" that ends the command name.
+local function proc_stat(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  local rest = s:match("%)%s+(.*)$")
+  if not rest then return nil end
+  local fields = {}
+  for field in rest:gmatch("%S+") do fields[#fields + 1] = field end
+  return fields, tonumber(s:match("^(%d+)"))
+end
+
+-- Our pid and our parent's pid, or nil when /proc is not there.
+function server.process_ids()
+  local fields, pid = proc_stat("self")
+  if not fields then return nil end
+  return pid, tonumber(fields[2])
+end
+
+local function is_loopback(addr)
+  return type(addr) == "string"
+    and (addr:match("^127%.") ~= nil or addr == "::1" or addr:match("^::ffff:127%.") ~= nil)
+end
+server.is_loopback = is_loopback
+
+local function plain_headers(headers)
+  local out = {}
+  for name, value in headers:each() do
+    if name:sub(1, 1) ~= ":" then out[name] = value end
+  end
+  return out
+end
+
+local function read_body(stream)
+  local chunks, size = {}, 0
+  while true do
+    local chunk, err = stream:get_next_chunk(IO_TIMEOUT)
+    if chunk == nil then
+      if err then return nil, err end
+      break
+    end
+    size = size + #chunk
+    if size > MAX_BODY then return nil, "too large" end
+    chunks[#chunks + 1] = chunk
+  end
+  return table.concat(chunks)
+end
+
+local function respond(stream, status, body, headers)
+  local h = http_headers.new()
+  h:append(":status", tostring(status))
+  for name, value in pairs(headers or {}) do h:append(name, value) end
+  if body then h:append("content-length", tostring(#body)) end
+  local ok, err = stream:write_headers(h, body == nil, IO_TIMEOUT)
+  if ok and body then ok, err = stream:write_chunk(body, true, IO_TIMEOUT) end
+  return ok, err
+end
+
+local function error_response(kind, message)
+  local status, body = reply.error(kind, message)
+  return status, json.encode(body), { ["content-type"] = "application/json" }
+end
+
+function Server:onstream(stream)
+  local headers = stream:get_headers(IO_TIMEOUT)
+  if not headers then return end
+  local method, target = headers:get(":method"), headers:get(":path") or "/"
+  local body, err = read_body(stream)
+  if not body then
+    if err == "too large" then
+      respond(stream, 413, select(2, error_response("bad_request", "request body too large")))
+    end
+    return
+  end
+
+  if target:sub(1, #state.CONTROL_PREFIX + 1) == state.CONTROL_PREFIX .. "/" then
+    local _, addr = stream:peername()
+    if not is_loopback(addr) then
+      respond(stream, error_response("forbidden"))
+      return
+    end
+  end
+
+  local ok, status, out, out_headers, action =
+    pcall(self.state.handle, self.state, method, target, nil, body, plain_headers(headers))
+  if not ok then
+    io.stderr:write("genesiscloud-emulator: ", tostring(status), "\n")
+    status, out, out_headers = error_response("internal")
+  end
+  -- a HEAD response has no body (the 405 it gets says so in the status)
+  if method == "HEAD" then out = nil end
+  respond(stream, status, out, out_headers)
+  if action == "shutdown" then self:stop("shutdown requested") end
+end
+
+-- opts: host, port, token, create_delay, update_delay, delete_delay,
+-- put_405, seed, signals (default true), exit_with_parent (default false).
+-- Returns the server, bound and listening, or nil and a message.
+function server.new(opts)
+  opts = opts or {}
+  local st, err = state.new{
+    token = opts.token, seed = opts.seed, clock = make_clock(),
+    create_delay = opts.create_delay, update_delay = opts.update_delay,
+    delete_delay = opts.delete_delay, put_405 = opts.put_405,
+  }
+  if not st then return nil, err end
+
+  local self = setmetatable({ state = st, cq = cqueues.new(), stopping = false }, Server)
+  local host = opts.host or "127.0.0.1"
+  local srv, lerr = http_server.listen{
+    host = host,
+    port = opts.port or 0,
+    tls = false,
+    cq = self.cq,
+    reuseaddr = true,
+    onstream = function(_, stream) return self:onstream(stream) end,
+    onerror = function(_, _, op, e)
+      -- a client hanging up is not worth a line; anything else is
+      if op ~= "onstream" or not tostring(e):match("EPIPE") then
+        io.stderr:write("genesiscloud-emulator: ", tostring(op), ": ", tostring(e), "\n")
+      end
+    end,
+  }
+  if not srv then return nil, "cannot listen on " .. host .. ": " .. tostring(lerr) end
+  local ok, berr = srv:listen()
+  if not ok then return nil, "cannot listen on " .. host .. ": " .. tostring(berr) end
+  self.http = srv
+
+  local _, addr, port = srv:localname()
+  local shown = addr:find(":", 1, true) and ("[" .. addr .. "]") or addr
+  self.host, self.port = addr, port
+  self.url = "http://" .. shown .. ":" .. port
+  self.endpoint = self.url .. state.PREFIX
+  self.pid = server.process_ids()
+
+  if opts.signals ~= false then self:watch_signals() end
+  if opts.exit_with_parent then self:watch_parent() end
+  return self
+end
+
+-- SIGINT/SIGTERM end the loop cleanly (exit code 0 from the bin script).
+function Server:watch_signals()
+  signal.block(signal.SIGINT, signal.SIGTERM)
+  local listener = signal.listen(signal.SIGINT, signal.SIGTERM)
+  self.cq:wrap(function()
+    while not self.stopping do
+      local signo = listener:wait(1)
+      if signo then self:stop("signal " .. tostring(signo)) end
+    end
+  end)
+end
+
+-- Once a second: if our parent pid changed, the parent died (we were
+-- re-parented), so nobody will ever stop us: stop now.
+function Server:watch_parent()
+  local _, ppid = server.process_ids()
+  if not ppid then return end
+  self.cq:wrap(function()
+    while not self.stopping do
+      cqueues.sleep(1)
+      local _, now = server.process_ids()
+      if now ~= ppid then self:stop("parent process exited") end
+    end
+  end)
+end
+
+function Server:stop(reason)
+  if not self.stopping then
+    self.stopping = true
+    self.stop_reason = reason
+  end
+end
+
+-- Serves until stop(); returns true and the reason it stopped.
+function Server:run()
+  while not self.stopping do
+    local ok, err = self.cq:step(1)
+    if not ok then io.stderr:write("genesiscloud-emulator: ", tostring(err), "\n") end
+  end
+  self.http:close()
+  return true, self.stop_reason
+end
+
+return server

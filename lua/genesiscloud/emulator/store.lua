@@ -1,0 +1,146 @@
+-- The emulator's in-memory records, generic over resource kinds (security
+-- groups today; instances and volumes later). A record is a plain table
+-- with an `id` and a `status`; a pending transition (status -> next status,
+-- or -> gone, at a clock time) is applied lazily whenever the record is read,
+-- so the store needs no timers and stays free of I/O.
+
+local store = {}
+
+local Store = {}
+Store.__index = Store
+
+-- splitmix64: a tiny seeded generator, private to each store, so `seed`
+-- makes ids repeatable without touching math.random.
+local function splitmix64(seed)
+  local x = seed
+  return function()
+    x = x + 0x9E3779B97F4A7C15
+    local z = x
+    z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
+    z = (z ~ (z >> 27)) * 0x94D049BB133111EB
+    return z ~ (z >> 31)
+  end
+end
+
+-- A version-4-looking UUID from 128 random bits.
+local function uuid(next64)
+  local a, b = next64(), next64()
+  local hex = string.format("%016x%016x", a, b)
+  local variant = string.format("%x", 8 + (tonumber(hex:sub(17, 17), 16) % 4))
+  return hex:sub(1, 8) .. "-" .. hex:sub(9, 12) .. "-4" .. hex:sub(14, 16)
+    .. "-" .. variant .. hex:sub(18, 20) .. "-" .. hex:sub(21, 32)
+end
+
+-- opts.clock: function returning the time in seconds (float, wall clock);
+-- opts.seed: integer for repeatable ids (default: from the time).
+function store.new(opts)
+  opts = opts or {}
+  local seed = opts.seed
+  if seed == nil then
+    seed = os.time() ~ math.floor(os.clock() * 1e6) ~ tonumber(tostring({}):match("0x(%x+)") or "0", 16)
+  end
+  return setmetatable({
+    clock = opts.clock or os.time,
+    next64 = splitmix64(math.tointeger(seed) or 0),
+    kinds = {},
+  }, Store)
+end
+
+function Store:now()
+  return self.clock()
+end
+
+function Store:new_id()
+  return uuid(self.next64)
+end
+
+local function collection(self, kind)
+  local c = self.kinds[kind]
+  if not c then
+    c = { order = {}, by_id = {} }
+    self.kinds[kind] = c
+  end
+  return c
+end
+
+local function drop(c, id)
+  c.by_id[id] = nil
+  for i, rid in ipairs(c.order) do
+    if rid == id then table.remove(c.order, i) break end
+  end
+end
+
+-- Apply a due transition; returns the record, or nil when it is now gone.
+local function settle(self, c, record)
+  local t = record._transition
+  if t and self:now() >= t.at then
+    record._transition = nil
+    if t.to == nil then
+      drop(c, record.id)
+      return nil
+    end
+    record.status = t.to
+  end
+  return record
+end
+
+-- Adds a record (assigning a fresh id) at the end of the kind's order.
+function Store:insert(kind, record)
+  local c = collection(self, kind)
+  repeat record.id = self:new_id() until not c.by_id[record.id]
+  c.by_id[record.id] = record
+  c.order[#c.order + 1] = record.id
+  return record
+end
+
+function Store:get(kind, id)
+  local c = collection(self, kind)
+  local record = c.by_id[id]
+  return record and settle(self, c, record)
+end
+
+-- All live records of a kind, in creation order.
+function Store:list(kind)
+  local c = collection(self, kind)
+  local out = {}
+  for _, id in ipairs({ table.unpack(c.order) }) do
+    local record = settle(self, c, c.by_id[id])
+    if record then out[#out + 1] = record end
+  end
+  return out
+end
+
+function Store:remove(kind, id)
+  drop(collection(self, kind), id)
+end
+
+-- Sets `status` now; after `delay` seconds the record reads `final`, or is
+-- gone when `final` is nil. A delay of 0 for removal removes it at once.
+function Store:transition(kind, id, status, delay, final)
+  local c = collection(self, kind)
+  local record = c.by_id[id]
+  if not record then return nil end
+  if final == nil and delay <= 0 then
+    drop(c, id)
+    return nil
+  end
+  record.status = status
+  record._transition = { at = self:now() + delay, to = final }
+  return record
+end
+
+-- Forces a status and cancels any pending transition: it sticks until the
+-- next write.
+function Store:force_status(kind, id, status)
+  local record = self:get(kind, id)
+  if not record then return nil end
+  record.status = status
+  record._transition = nil
+  return record
+end
+
+function Store:clear()
+  self.kinds = {}
+end
+
+return store
