@@ -93,23 +93,33 @@ function request.send(client, method, path, spec)
     return errors.fail{ kind = payload, message = headers, curl_code = curl_code,
       method = method, path = target }
   end
+  return request.interpret(method, target, spec, status, payload, headers)
+end
 
+--- Turns one HTTP response into the call's result: checks the status,
+-- decodes and unwraps the body. Pure (no I/O), so it can be tested and
+-- fuzzed on its own.
+-- @param method, target the request, for error messages
+-- @param spec `expect` (default 200) and `unwrap`, as for send
+-- @param status, body, headers the response (headers keyed in lower case)
+-- @return the result, or `nil, err`
+function request.interpret(method, target, spec, status, body, headers)
   local expect = spec.expect or 200
   if status ~= expect then
-    return nil, api_error(method, target, status, payload, headers)
+    return nil, api_error(method, target, status, body, headers)
   end
   if expect == 204 then return true end -- "No Content": nothing to decode
 
-  local decoded, err = json.decode(payload)
+  local decoded, err = json.decode(body)
   if type(decoded) ~= "table" then
     return errors.fail{ kind = "decode", status = status, method = method, path = target,
-      message = "the response is not a JSON object (" .. (err or excerpt(payload)) .. ")" }
+      message = "the response is not a JSON object (" .. (err or excerpt(body)) .. ")" }
   end
   if spec.unwrap then
     local inner = decoded[spec.unwrap]
     if type(inner) ~= "table" then
       return errors.fail{ kind = "decode", status = status, method = method, path = target,
-        message = "the response has no '" .. spec.unwrap .. "' object: " .. excerpt(payload) }
+        message = "the response has no '" .. spec.unwrap .. "' object: " .. excerpt(body) }
     end
     return inner
   end
