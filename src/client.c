@@ -17,12 +17,15 @@ typedef struct gc_client {
   char *endpoint;    /* no trailing slash */
   char *auth_header; /* "X-Auth-Token: ..." or "Authorization: Bearer ..." */
   char *user_agent;
+  char *cafile; /* CA bundle to verify the server with, or NULL */
+  char *capath; /* directory of CA certificates, or NULL */
   long timeout_ms;
   long connect_timeout_ms;
   gc_buffer body;
   gc_buffer headers;
   long new_connections; /* connections the last request had to open */
   double total_time;    /* seconds the last request took */
+  long request_size;    /* bytes of request the last transfer sent */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
 } gc_client;
 
@@ -56,6 +59,10 @@ static void client_release(gc_client *c) {
   c->auth_header = NULL;
   free(c->user_agent);
   c->user_agent = NULL;
+  free(c->cafile);
+  c->cafile = NULL;
+  free(c->capath);
+  c->capath = NULL;
   gc_buffer_free(&c->body);
   gc_buffer_free(&c->headers);
 }
@@ -133,8 +140,9 @@ static char *header_line(const char *prefix, const char *value, size_t len) {
 }
 
 int gc_client_new(lua_State *L) {
-  size_t token_len = 0, endpoint_len = 0, ua_len = 0;
-  const char *token, *endpoint, *auth, *user_agent;
+  size_t token_len = 0, endpoint_len = 0, ua_len = 0, cafile_len = 0,
+         capath_len = 0;
+  const char *token, *endpoint, *auth, *user_agent, *cafile, *capath;
   double max_bytes = 16.0 * 1024 * 1024;
   gc_client *c;
 
@@ -143,6 +151,8 @@ int gc_client_new(lua_State *L) {
   endpoint = opt_string(L, "endpoint", &endpoint_len);
   auth = opt_string(L, "auth", NULL);
   user_agent = opt_string(L, "user_agent", &ua_len);
+  cafile = opt_string(L, "cafile", &cafile_len);
+  capath = opt_string(L, "capath", &capath_len);
 
   if (token == NULL || token_len == 0) {
     lua_pushnil(L);
@@ -199,8 +209,12 @@ int gc_client_new(lua_State *L) {
           : header_line("X-Auth-Token: ", token, token_len);
   c->user_agent =
       user_agent != NULL ? copy_string(user_agent, ua_len) : NULL;
+  c->cafile = cafile != NULL ? copy_string(cafile, cafile_len) : NULL;
+  c->capath = capath != NULL ? copy_string(capath, capath_len) : NULL;
   if (c->endpoint == NULL || c->auth_header == NULL ||
-      (user_agent != NULL && c->user_agent == NULL))
+      (user_agent != NULL && c->user_agent == NULL) ||
+      (cafile != NULL && c->cafile == NULL) ||
+      (capath != NULL && c->capath == NULL))
     return luaL_error(L, "out of memory");
   c->curl = curl_easy_init();
   if (c->curl == NULL) {
@@ -227,9 +241,12 @@ static void push_lower(lua_State *L, const char *s, size_t len) {
 
 /* Pushes a table of the response headers, names in lower case; repeated
  * headers are joined with ", " as HTTP allows. */
-static void push_headers(lua_State *L, const gc_buffer *buf) {
-  const char *p = buf->data, *end = buf->data + buf->len;
+void gc_push_headers(lua_State *L, const char *data, size_t len) {
+  const char *p = data, *end;
   lua_newtable(L);
+  if (data == NULL || len == 0)
+    return;
+  end = data + len;
   while (p != NULL && p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     const char *line_end = eol ? eol : end;
@@ -266,13 +283,16 @@ static void set_protocols(CURL *curl) {
 #endif
 }
 
+/* nil, kind, message, curl_code, sent: `sent` is false when not one byte
+ * of the request left this machine, so even a POST can be retried. */
 static int push_failure(lua_State *L, const char *kind, const char *message,
-                        int code) {
+                        int code, int sent) {
   lua_pushnil(L);
   lua_pushstring(L, kind);
   lua_pushstring(L, message);
   lua_pushinteger(L, code);
-  return 4;
+  lua_pushboolean(L, sent);
+  return 5;
 }
 
 /* client:perform(method, path, body) -> status, body, headers
@@ -293,7 +313,7 @@ static int client_perform(lua_State *L) {
   luaL_argcheck(L, !has_control_chars(path, path_len), 3,
                 "path contains control characters");
   if (c->curl == NULL)
-    return push_failure(L, "usage", "the client is closed", 0);
+    return push_failure(L, "usage", "the client is closed", 0, 0);
   url = lua_pushfstring(L, "%s%s", c->endpoint, path);
 
   /* Every Lua call that could raise is above this line; from here to the
@@ -319,7 +339,8 @@ static int client_perform(lua_State *L) {
 #undef ADD_HEADER
   if (!ok) {
     curl_slist_free_all(list);
-    return push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY);
+    return push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
+                        0);
   }
 
   curl_easy_setopt(c->curl, CURLOPT_URL, url);
@@ -333,6 +354,10 @@ static int client_perform(lua_State *L) {
   curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
   if (c->user_agent != NULL)
     curl_easy_setopt(c->curl, CURLOPT_USERAGENT, c->user_agent);
+  if (c->cafile != NULL)
+    curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cafile);
+  if (c->capath != NULL)
+    curl_easy_setopt(c->curl, CURLOPT_CAPATH, c->capath);
   curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);
   curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -351,8 +376,10 @@ static int client_perform(lua_State *L) {
   curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
   c->new_connections = 0;
   c->total_time = 0;
+  c->request_size = 0;
   curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &c->new_connections);
   curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &c->total_time);
+  curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &c->request_size);
 
   if (rc != CURLE_OK) {
     const char *kind = "transport";
@@ -363,12 +390,12 @@ static int client_perform(lua_State *L) {
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
       kind = "timeout";
     }
-    return push_failure(L, kind, message, (int)rc);
+    return push_failure(L, kind, message, (int)rc, c->request_size > 0);
   }
   curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);
   lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
-  push_headers(L, &c->headers);
+  gc_push_headers(L, c->headers.data, c->headers.len);
   return 3;
 }
 
@@ -384,10 +411,13 @@ static int client_is_closed(lua_State *L) {
   return 1;
 }
 
-/* client:last_request_info() -> { new_connections = n, total_time = s } */
+/* client:last_request_info()
+ *   -> { new_connections = n, total_time = s, request_size = bytes } */
 static int client_last_request_info(lua_State *L) {
   gc_client *c = check_client(L);
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)c->request_size);
+  lua_setfield(L, -2, "request_size");
   lua_pushinteger(L, (lua_Integer)c->new_connections);
   lua_setfield(L, -2, "new_connections");
   lua_pushnumber(L, (lua_Number)c->total_time);

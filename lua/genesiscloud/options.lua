@@ -62,6 +62,14 @@ local checks = {
         .. tostring(v)
     end
   end,
+  cafile = function(name, v)
+    local err = nonempty_string(name, v)
+    if err then return err end
+    local f = io.open(v, "r")
+    if not f then return "option 'cafile': cannot read " .. v end
+    f:close()
+  end,
+  capath = nonempty_string,
   allow_insecure_http = function(name, v)
     if type(v) ~= "boolean" then return "option '" .. name .. "' must be true or false" end
   end,
@@ -126,14 +134,17 @@ function options.resolve(opts, getenv)
     update_method = opts.update_method or "auto",
     max_response_bytes = opts.max_response_bytes or 16 * 1024 * 1024,
     allow_insecure_http = opts.allow_insecure_http or false,
+    cafile = opts.cafile,
+    capath = opts.capath,
   }
   if type(resolved.update_method) == "string" and resolved.update_method ~= "auto" then
     resolved.update_method = resolved.update_method:upper()
   end
   -- Checked in a fixed order so the first message is always the same one.
   for _, name in ipairs{ "token", "endpoint", "timeout", "connect_timeout", "user_agent",
-      "auth", "update_method", "max_response_bytes", "allow_insecure_http" } do
-    local err = checks[name](name, resolved[name])
+      "auth", "update_method", "max_response_bytes", "allow_insecure_http", "cafile", "capath" } do
+    local optional = name == "cafile" or name == "capath"
+    local err = not (optional and resolved[name] == nil) and checks[name](name, resolved[name])
     if err then return nil, err end
   end
   -- The token travels in a header: never send it in clear over a network.

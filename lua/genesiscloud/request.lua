@@ -87,11 +87,12 @@ function request.send(client, method, path, spec)
     end
   end
 
-  local status, payload, headers, curl_code = client:perform(method, target, body)
+  local status, payload, headers, curl_code, sent = client:perform(method, target, body)
   if status == nil then
-    -- payload is the kind ("transport", "timeout", ...), headers the message
+    -- payload is the kind ("transport", "timeout", ...), headers the message;
+    -- `sent` tells whether any of the request left this machine.
     return errors.fail{ kind = payload, message = headers, curl_code = curl_code,
-      method = method, path = target }
+      sent = sent, method = method, path = target }
   end
   return request.interpret(method, target, spec, status, payload, headers)
 end
