@@ -7,20 +7,16 @@ local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local options = require "genesiscloud.options"
 local request = require "genesiscloud.request"
+local state = require "genesiscloud.state"
 
 local client = {}
 
 --- The methods table of every client (shared with the C core).
 client.methods = core.client_methods
 
--- Per-client Lua state (resolved options, what the client has learned),
--- keyed weakly so it goes away with the client.
-local states = setmetatable({}, { __mode = "k" })
-
---- The Lua-side state of a client: `options` and learned facts.
-function client.state(self)
-  return states[self]
-end
+--- The Lua-side state of a client: `options`, the retry `policy` and
+-- learned facts (see state.lua).
+client.state = state.get
 
 --- Creates a client. See the README for the options.
 -- @return the client, or `nil, err` (kind "usage")
@@ -33,7 +29,13 @@ function client.new(opts)
   if not handle then
     return errors.fail{ kind = "usage", message = err }
   end
-  states[handle] = { options = resolved }
+  resolved.token = nil -- the C core has it; no copy stays in Lua
+  state.set(handle, { options = resolved, policy = {
+    max_retries = resolved.max_retries, retry_base = resolved.retry_base,
+    retry_max_wait = resolved.retry_max_wait, deadline = resolved.deadline,
+    debug = resolved.debug, now = resolved.now, wall_clock = resolved.wall_clock,
+    sleep = resolved.sleep, random = resolved.random,
+  } })
   return handle
 end
 

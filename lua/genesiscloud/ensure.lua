@@ -52,10 +52,13 @@ end
 
 -- -> the one object whose `key` equals `value`, false when there is none,
 -- nil, err on failure or when several match (never a guess).
+-- An object that is being deleted is already on its way out: it neither
+-- satisfies "present" nor needs deleting again.
 local function find_one(client, res, key, value)
   local found = {}
+  local leaving = res.deleting_status or "deleting"
   local ok, err = paginate.each(client, res, function(obj)
-    if obj[key] == value then found[#found + 1] = obj end
+    if obj[key] == value and obj.status ~= leaving then found[#found + 1] = obj end
   end, LIST_OPTS)
   if not ok then return nil, err end
   if #found > 1 then

@@ -31,7 +31,8 @@ local function nonempty_string(name, v)
   end
 end
 
--- name -> check(name, value) returning an error message or nil.
+-- name -> check(name, value) returning an error message or nil; the
+-- string "function" for options that take a function.
 local checks = {
   token = function(name, v)
     if v == nil or v == "" then
@@ -62,6 +63,31 @@ local checks = {
         .. tostring(v)
     end
   end,
+  max_retries = function(name, v)
+    if type(v) ~= "number" or v % 1 ~= 0 or v < 0 or v > 100 then
+      return "option '" .. name .. "' must be a whole number from 0 to 100, got " .. tostring(v)
+    end
+  end,
+  retry_base = function(name, v)
+    if type(v) ~= "number" or not (v >= 0 and v <= 3600) then
+      return "option '" .. name .. "' must be a number of seconds from 0 to 3600, got " .. tostring(v)
+    end
+  end,
+  retry_max_wait = function(name, v)
+    if type(v) ~= "number" or not (v >= 0 and v <= 86400) then
+      return "option '" .. name .. "' must be a number of seconds from 0 to 86400, got " .. tostring(v)
+    end
+  end,
+  deadline = positive_seconds,
+  debug = function(name, v)
+    if type(v) ~= "boolean" and type(v) ~= "function" then
+      return "option '" .. name .. "' must be true, false or a function"
+    end
+  end,
+  -- Clock and randomness, replaceable so tests run retries instantly and
+  -- exactly: now() monotonic seconds, wall_clock() epoch seconds,
+  -- sleep(seconds), random() in [0, 1).
+  now = "function", wall_clock = "function", sleep = "function", random = "function",
   cafile = function(name, v)
     local err = nonempty_string(name, v)
     if err then return err end
@@ -136,15 +162,30 @@ function options.resolve(opts, getenv)
     allow_insecure_http = opts.allow_insecure_http or false,
     cafile = opts.cafile,
     capath = opts.capath,
+    max_retries = opts.max_retries or 4,
+    retry_base = opts.retry_base or 0.5,
+    retry_max_wait = opts.retry_max_wait or 30,
+    deadline = opts.deadline,
+    debug = opts.debug or false,
+    now = opts.now or core.now,
+    wall_clock = opts.wall_clock or os.time,
+    sleep = opts.sleep or core.sleep,
+    random = opts.random or math.random,
   }
   if type(resolved.update_method) == "string" and resolved.update_method ~= "auto" then
     resolved.update_method = resolved.update_method:upper()
   end
   -- Checked in a fixed order so the first message is always the same one.
   for _, name in ipairs{ "token", "endpoint", "timeout", "connect_timeout", "user_agent",
-      "auth", "update_method", "max_response_bytes", "allow_insecure_http", "cafile", "capath" } do
-    local optional = name == "cafile" or name == "capath"
-    local err = not (optional and resolved[name] == nil) and checks[name](name, resolved[name])
+      "auth", "update_method", "max_response_bytes", "allow_insecure_http", "cafile", "capath",
+      "max_retries", "retry_base", "retry_max_wait", "deadline", "debug",
+      "now", "wall_clock", "sleep", "random" } do
+    local check, value, err = checks[name], resolved[name], nil
+    if check == "function" then
+      if type(value) ~= "function" then err = "option '" .. name .. "' must be a function" end
+    elseif not (value == nil and (name == "cafile" or name == "capath" or name == "deadline")) then
+      err = check(name, value)
+    end
     if err then return nil, err end
   end
   -- The token travels in a header: never send it in clear over a network.

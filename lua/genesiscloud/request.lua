@@ -6,6 +6,8 @@
 local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local json = require "genesiscloud.json"
+local retry = require "genesiscloud.retry"
+local state = require "genesiscloud.state"
 
 local request = {}
 
@@ -65,7 +67,36 @@ local function api_error(method, path, status, body, headers)
   }
 end
 
---- Sends one request.
+-- One attempt: -> result, nil, status | nil, err
+local function attempt_once(client, method, target, body, spec)
+  local status, payload, headers, curl_code, sent = client:perform(method, target, body)
+  if status == nil then
+    -- payload is the kind ("transport", "timeout", ...), headers the message;
+    -- `sent` tells whether any of the request left this machine.
+    return nil, errors.new{ kind = payload, message = headers, curl_code = curl_code,
+      sent = sent, method = method, path = target }
+  end
+  local result, err = request.interpret(method, target, spec, status, payload, headers)
+  return result, err, status
+end
+
+-- Tells the client's debug hook about one attempt. The event holds the
+-- method, path, status, attempt, duration and error line, never the token.
+local function report(policy, event)
+  local hook = policy.debug
+  if type(hook) == "function" then
+    hook(event)
+  elseif hook then
+    io.stderr:write(("genesiscloud: %s %s -> %s (attempt %d, %.1f ms)%s\n"):format(event.method,
+      event.path, tostring(event.status or event.kind), event.attempt, event.duration * 1000,
+      event.error and (": " .. event.error) or ""))
+  end
+end
+
+-- Defaults for a client without Lua state (not made by genesiscloud.new).
+local NO_RETRY = { max_retries = 0, now = core.now, sleep = core.sleep }
+
+--- Sends one request, retrying what is safe to retry.
 -- @param client the client userdata
 -- @param method "GET", "POST", "PUT", "PATCH" or "DELETE"
 -- @param path path below the endpoint, ids already escaped
@@ -73,7 +104,9 @@ end
 --   `expect` (status number, default 200), `unwrap` (key of the object
 --   to return from the response body)
 -- @return the decoded (and unwrapped) result, `true` for an expected empty
---   answer, or `nil, err`
+--   answer, or `nil, err`; `err.attempts` counts the attempts made,
+--   `err.retryable` says whether more attempts might have helped, and
+--   `err.ambiguous` marks a POST that may have taken effect.
 function request.send(client, method, path, spec)
   spec = spec or {}
   local target = path .. request.query_string(spec.query)
@@ -87,14 +120,41 @@ function request.send(client, method, path, spec)
     end
   end
 
-  local status, payload, headers, curl_code, sent = client:perform(method, target, body)
-  if status == nil then
-    -- payload is the kind ("transport", "timeout", ...), headers the message;
-    -- `sent` tells whether any of the request left this machine.
-    return errors.fail{ kind = payload, message = headers, curl_code = curl_code,
-      sent = sent, method = method, path = target }
+  local st = state.get(client)
+  local policy = st and st.policy or NO_RETRY
+  local started = policy.now()
+  local maybe_done = false -- an earlier attempt may have taken effect
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local t0 = policy.now()
+    local result, err, status = attempt_once(client, method, target, body, spec)
+    if policy.debug then
+      report(policy, { method = method, path = target, status = status or (err and err.status),
+        kind = err and err.kind, attempt = attempt, duration = policy.now() - t0,
+        error = err and tostring(err) })
+    end
+    if result ~= nil then return result end
+    -- A DELETE whose earlier attempt may have gone through: gone is done.
+    if method == "DELETE" and maybe_done and err.kind == "api" and err.status == 404 then
+      return true
+    end
+    local class = retry.classify(method, err)
+    err.attempts = attempt
+    err.retryable = class ~= "final"
+    if class == "ambiguous" then
+      err.ambiguous = true
+      return nil, err
+    end
+    if class == "final" or attempt > policy.max_retries then return nil, err end
+    if err.kind ~= "api" and err.sent ~= false then maybe_done = true end
+    local wait = retry.delay(attempt, policy, err)
+    if policy.deadline and policy.now() - started + wait > policy.deadline then
+      err.deadline_exceeded = true
+      return nil, err
+    end
+    policy.sleep(wait)
   end
-  return request.interpret(method, target, spec, status, payload, headers)
 end
 
 --- Turns one HTTP response into the call's result: checks the status,

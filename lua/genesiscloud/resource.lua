@@ -18,6 +18,7 @@ local client = require "genesiscloud.client"
 local paginate = require "genesiscloud.paginate"
 local wait = require "genesiscloud.wait"
 local ensure = require "genesiscloud.ensure"
+local retry = require "genesiscloud.retry"
 
 local resource = {}
 
@@ -66,6 +67,44 @@ function resource.install(res)
     return obj, err
   end
 
+  -- After a create whose answer was lost the object may exist: the newest
+  -- one with the same key whose fields match the spec. -> obj | false | nil, err
+  local function find_created(self, spec)
+    local key = res.key
+    if not key or spec[key] == nil then return false end
+    local all, err = paginate.all(self, res, { per_page = 100 })
+    if not all then return nil, err end
+    for i = #all, 1, -1 do
+      local obj = all[i]
+      if obj[key] == spec[key] and obj.status ~= (res.deleting_status or "deleting")
+          and not (res.compare and res.compare(obj, spec)) then
+        return obj
+      end
+    end
+    return false
+  end
+
+  -- POST is not idempotent: it is sent again only when it provably did not
+  -- take effect, so one create never leaves two objects behind.
+  local function create(self, spec)
+    local policy = client.state(self).policy
+    local attempts = 0
+    while true do
+      local obj, err = request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
+      if obj or not err.ambiguous then return obj, err end
+      attempts = attempts + err.attempts
+      err.attempts = attempts
+      local found, find_err = find_created(self, spec)
+      if found then return found end
+      if found == nil or attempts > policy.max_retries then
+        err.message = err.message .. " (the " .. s:gsub("_", " ") .. " may or may not have been created"
+          .. (find_err and ("; looking for it failed: " .. find_err.message) or "") .. ")"
+        return nil, err
+      end
+      policy.sleep(retry.delay(attempts, policy, err))
+    end
+  end
+
   m[create_name] = function(self, spec, opts)
     check_table_arg(spec, 1, create_name)
     if opts ~= nil then check_table_arg(opts, 2, create_name) end
@@ -75,7 +114,7 @@ function resource.install(res)
       local ok, verr = res.validate(spec)
       if not ok then return nil, verr end
     end
-    local obj, cerr = request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
+    local obj, cerr = create(self, spec)
     return then_wait(self, obj, cerr, opts)
   end
 

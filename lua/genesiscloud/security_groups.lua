@@ -10,6 +10,7 @@ return {
   -- Statuses a group passes through; unknown ones are kept as opaque strings.
   ready_status = "created",
   error_status = "error",
+  deleting_status = "deleting",
   validate = validate.security_group,
   validate_query = validate.list_query,
   -- ensure: groups are found by name, compared by description and rules as sets

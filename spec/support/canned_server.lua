@@ -30,6 +30,15 @@ local routes = {
   ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
 }
 
+-- A server that ignores `page`: pages 1 and 2 (two per page) hold the same
+-- two groups while total_count promises ten, so a naive walk never ends.
+local REPEATED_PAGE = '{"security_groups":['
+  .. '{"id":"rep-1","name":"a","rules":[],"status":"created"},'
+  .. '{"id":"rep-2","name":"b","rules":[],"status":"created"}'
+  .. '],"total_count":10,"page":1,"per_page":2}'
+routes["GET /compute/v1/security-groups?page=1&per_page=2"] = { 200, "application/json", REPEATED_PAGE }
+routes["GET /compute/v1/security-groups?page=2&per_page=2"] = { 200, "application/json", REPEATED_PAGE }
+
 local server = assert(http_server.listen{
   host = "127.0.0.1",
   port = 0,

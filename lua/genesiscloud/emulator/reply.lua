@@ -23,4 +23,9 @@ function reply.error(kind, message, headers)
   return e[1], { code = e[2], message = message or e[3] }, headers
 end
 
+-- An injected status fault (see faults.lua): the code is the status, padded.
+function reply.fault(status)
+  return status, { code = string.format("%05d", status), message = "Injected fault: HTTP " .. status }
+end
+
 return reply

@@ -1,7 +1,9 @@
 -- The emulator's HTTP server: lua-http on a cqueues controller. It moves
 -- bytes between sockets and state:handle, keeps control routes to loopback
 -- peers, and stops on a shutdown request, SIGINT/SIGTERM, or (optionally)
--- when the process that started it has died.
+-- when the process that started it has died. It also puts injected faults
+-- on the wire (latency, closed connections, cut, stalled and oversized
+-- bodies; see faults.lua) and serves HTTPS when given a certificate.
 
 local cqueues = require "cqueues"
 local signal = require "cqueues.signal"
@@ -75,14 +77,87 @@ local function read_body(stream)
   return table.concat(chunks)
 end
 
-local function respond(stream, status, body, headers)
+local function response_headers(status, headers, length)
   local h = http_headers.new()
   h:append(":status", tostring(status))
   for name, value in pairs(headers or {}) do h:append(name, value) end
-  if body then h:append("content-length", tostring(#body)) end
-  local ok, err = stream:write_headers(h, body == nil, IO_TIMEOUT)
+  if length then h:append("content-length", tostring(length)) end
+  return h
+end
+
+local function respond(stream, status, body, headers)
+  local ok, err = stream:write_headers(response_headers(status, headers, body and #body), body == nil, IO_TIMEOUT)
   if ok and body then ok, err = stream:write_chunk(body, true, IO_TIMEOUT) end
   return ok, err
+end
+
+-- Ends the connection at once, without a response or the rest of one:
+-- lua-http gives up the socket (so it writes nothing more) and we close it.
+-- Whatever was written is flushed first. Unread request bytes make the
+-- kernel send a reset instead of a plain close; both are "no answer".
+local function abort(stream)
+  local socket = stream.connection:take_socket()
+  if socket then
+    socket:flush("n", 1)
+    socket:close()
+  end
+end
+
+local OVERSIZE_CHUNK = 65536
+
+-- A JSON body larger than `limit` bytes, written in chunks so it is never
+-- whole in memory: {"padding":"xxxx...","response":<the real answer>}.
+local function write_oversize(stream, status, text, headers, limit)
+  local head, tail = '{"padding":"', '","response":' .. (text or "null") .. "}"
+  local pad = math.max(0, limit + 1 - #head - #tail)
+  local ok, err = stream:write_headers(response_headers(status, headers, #head + pad + #tail), false, IO_TIMEOUT)
+  if ok then ok, err = stream:write_chunk(head, false, IO_TIMEOUT) end
+  local block = string.rep("x", OVERSIZE_CHUNK)
+  while ok and pad > 0 do
+    local n = math.min(pad, OVERSIZE_CHUNK)
+    ok, err = stream:write_chunk(n == OVERSIZE_CHUNK and block or block:sub(1, n), false, IO_TIMEOUT)
+    pad = pad - n
+  end
+  if ok then ok, err = stream:write_chunk(tail, true, IO_TIMEOUT) end
+  return ok, err
+end
+
+-- Sends an API answer the way `kind` (a fault, or nil) says.
+local function deliver(self, stream, kind, status, text, headers)
+  if kind == nil or kind == "status" or kind == "invalid_json" then
+    return respond(stream, status, text, headers)
+  elseif kind == "close_after_body" then
+    return abort(stream)
+  elseif kind == "oversize" then
+    return write_oversize(stream, status, text, headers, self.state.config.oversize_bytes)
+  elseif kind == "truncate" then
+    if text then
+      -- the whole length is announced, less than half of the body follows
+      local ok = stream:write_headers(response_headers(status, headers, #text), false, IO_TIMEOUT)
+      if ok and #text > 1 then stream:write_chunk(text:sub(1, #text // 2), false, IO_TIMEOUT) end
+    else
+      -- nothing to cut but the header block: the status line, no blank line
+      local socket = stream.connection.socket
+      if socket then
+        socket:xwrite(string.format("HTTP/1.1 %d %s\r\n", status, status == 204 and "No Content" or "OK"), "n", IO_TIMEOUT)
+      end
+    end
+    return abort(stream)
+  elseif kind == "stall" then
+    local wait = self.state.config.stall_seconds
+    if not text then
+      cqueues.sleep(wait)
+      return respond(stream, status, text, headers)
+    end
+    -- headers and the first half now, the rest after the stall
+    local half = #text // 2
+    local ok, err = stream:write_headers(response_headers(status, headers, #text), false, IO_TIMEOUT)
+    if ok and half > 0 then ok, err = stream:write_chunk(text:sub(1, half), false, IO_TIMEOUT) end
+    if not ok then return ok, err end
+    cqueues.sleep(wait)
+    return stream:write_chunk(text:sub(half + 1), true, IO_TIMEOUT)
+  end
+  error("unknown fault " .. tostring(kind))
 end
 
 local function error_response(kind, message)
@@ -94,6 +169,13 @@ function Server:onstream(stream)
   local headers = stream:get_headers(IO_TIMEOUT)
   if not headers then return end
   local method, target = headers:get(":method"), headers:get(":path") or "/"
+  local fault = self.state:choose_fault(method, target)
+  local kind = fault and fault.kind
+  if kind == "close_before_body" then
+    self.state:handle(method, target, nil, nil, plain_headers(headers), fault)
+    self:add_latency()
+    return abort(stream)
+  end
   local body, err = read_body(stream)
   if not body then
     if err == "too large" then
@@ -111,15 +193,23 @@ function Server:onstream(stream)
   end
 
   local ok, status, out, out_headers, action =
-    pcall(self.state.handle, self.state, method, target, nil, body, plain_headers(headers))
+    pcall(self.state.handle, self.state, method, target, nil, body, plain_headers(headers), fault)
   if not ok then
     io.stderr:write("genesiscloud-emulator: ", tostring(status), "\n")
     status, out, out_headers = error_response("internal")
+    kind = nil
   end
   -- a HEAD response has no body (the 405 it gets says so in the status)
   if method == "HEAD" then out = nil end
-  respond(stream, status, out, out_headers)
+  if self.state:is_api(target) then self:add_latency() end
+  deliver(self, stream, kind, status, out, out_headers)
   if action == "shutdown" then self:stop("shutdown requested") end
+end
+
+-- The configured latency, before every API answer (faulted or not).
+function Server:add_latency()
+  local latency = self.state.config.latency
+  if latency > 0 then cqueues.sleep(latency) end
 end
 
 -- opts: host, port, token, create_delay, update_delay, delete_delay,

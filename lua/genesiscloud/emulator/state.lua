@@ -10,6 +10,7 @@ local json = require "genesiscloud.emulator.json"
 local router = require "genesiscloud.emulator.router"
 local store = require "genesiscloud.emulator.store"
 local reply = require "genesiscloud.emulator.reply"
+local faults = require "genesiscloud.emulator.faults"
 
 local state = {}
 
@@ -28,7 +29,9 @@ local CONFIG = {
   update_delay = { default = 1, check = "delay" },
   delete_delay = { default = 0, check = "delay" },
   put_405 = { default = false, check = "boolean" },
+  fault_seed = { check = "fault" }, -- default: `seed`, else from the time
 }
+for key, default in pairs(faults.DEFAULTS) do CONFIG[key] = { default = default, check = "fault" } end
 state.CONFIG = CONFIG
 
 local LOG_LIMIT = 10000 -- oldest entries are dropped past this
@@ -36,18 +39,22 @@ local LOG_LIMIT = 10000 -- oldest entries are dropped past this
 local State = {}
 State.__index = State
 
+-- Returns the value to store (normalised), or nil and a message.
 local function check_config(key, value)
   local spec = CONFIG[key]
   if not spec then return nil, "unknown setting '" .. tostring(key) .. "'" end
-  if spec.check == "delay" then
+  if spec.check == "fault" then
+    return faults.check(key, value, json.null)
+  elseif spec.check == "delay" then
     if type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
       return nil, key .. " must be a number of seconds >= 0"
     end
   elseif type(value) ~= "boolean" then
     return nil, key .. " must be a boolean"
   end
-  return true
+  return value
 end
+state.check_config = check_config
 
 -- Whole seconds; the server passes a clock with sub-second resolution and
 -- the specs a fake one they can move.
@@ -70,6 +77,11 @@ function state.new(opts)
   for key, spec in pairs(CONFIG) do self.config[key] = spec.default end
   local settings = {}
   for key in pairs(CONFIG) do settings[key] = opts[key] end
+  -- the fault sequence is seeded like the ids unless told otherwise; the
+  -- seed in use shows in the config, so a random run can be repeated
+  if settings.fault_seed == nil then
+    settings.fault_seed = math.tointeger(opts.seed) or faults.random_seed()
+  end
   local ok, err = self:configure(settings)
   if not ok then return nil, err end
 
@@ -88,13 +100,32 @@ function state.new(opts)
 end
 
 -- Changes settings; all or nothing. Returns true, or nil and a message.
+-- Setting fault_seed (even to the same value) restarts the fault sequence.
 function State:configure(settings)
+  local checked = {}
   for key, value in pairs(settings) do
-    local ok, err = check_config(key, value)
-    if not ok then return nil, err end
+    local v, err = check_config(key, value)
+    if v == nil then return nil, err end
+    checked[key] = v
   end
-  for key, value in pairs(settings) do self.config[key] = value end
+  for key, value in pairs(checked) do self.config[key] = value end
+  if checked.fault_seed ~= nil then self.fault_draw = faults.rng(checked.fault_seed) end
   return true
+end
+
+-- Is this target under /compute/v1 (an API request, logged and faultable)?
+function State:is_api(target)
+  local path = router.split_target(target)
+  local prefix = state.PREFIX
+  return path == prefix or path:sub(1, #prefix + 1) == prefix .. "/"
+end
+
+-- The fault for a request that has just arrived (before its body is read),
+-- or nil. Only API requests are faulted, never control routes, and never
+-- HEAD. Each call may advance the seeded fault sequence.
+function State:choose_fault(method, target)
+  if not self:is_api(target) then return nil end
+  return faults.choose(self.config, self.fault_draw, method)
 end
 
 -- Drops every record and the request log; settings and token stay.
@@ -213,12 +244,30 @@ local function finish(status, body, headers)
   return status, text, out
 end
 
+-- What a fault does to an answer the state can still shape (the rest is on
+-- the wire, in server.lua): invalid_json keeps the status and framing but
+-- drops the body's last character; invalid_json and oversize answer 200
+-- where the API would answer 204, so that there is a body to spoil.
+local function spoil(kind, status, text, headers)
+  if kind == "invalid_json" then
+    if status == 204 then status = 200 end
+    text = (text and #text > 1) and text:sub(1, -2) or "{"
+    headers["content-type"] = "application/json"
+  elseif kind == "oversize" then
+    if status == 204 then status = 200 end
+    headers["content-type"] = "application/json"
+  end
+  return status, text, headers
+end
+
 -- method: "GET", ...; target: the request path as received, possibly with a
 -- "?query"; query: table of decoded query values (parsed from target when
--- nil); body: raw string or nil; headers: table keyed by lower-case name.
+-- nil); body: raw string or nil; headers: table keyed by lower-case name;
+-- fault: nil, or what choose_fault returned for this request.
 -- Returns status, body string or nil, headers table, and an action for the
--- server ("shutdown") or nil.
-function State:handle(method, target, query, body, headers)
+-- server ("shutdown") or nil. For a close_before_body fault the request is
+-- only logged and the status is nil.
+function State:handle(method, target, query, body, headers, fault)
   headers = headers or {}
   if body == "" then body = nil end
   local path, query_string = router.split_target(target)
@@ -236,10 +285,23 @@ function State:handle(method, target, query, body, headers)
       query = query,
       body = body,
       auth = auth,
+      applied = true,
+      fault = fault and fault.kind,
     }
     log_request(self, entry)
+    local kind = fault and fault.kind
+    if kind == "close_before_body" then
+      -- the body was never read and nothing happened
+      entry.applied, entry.body = false, nil
+      return nil, nil, {}
+    end
     local status, out_body, out_headers
-    if not ok then
+    if kind == "status" then
+      entry.applied = false
+      status, out_body = reply.fault(fault.status)
+      local retry_after = faults.retry_after(self.config.retry_after, self.store:now())
+      out_headers = { ["retry-after"] = retry_after }
+    elseif not ok then
       status, out_body, out_headers = reply.error("unauthorized")
     else
       local okcall, s, b, h = pcall(dispatch, self, self.api, method, relative, req)
@@ -249,8 +311,10 @@ function State:handle(method, target, query, body, headers)
         status, out_body = reply.error("internal", tostring(s))
       end
     end
-    entry.status = status
-    return finish(status, out_body, out_headers)
+    local s, text, h = finish(status, out_body, out_headers)
+    if kind then s, text, h = spoil(kind, s, text, h) end
+    entry.status = s
+    return s, text, h
   end
 
   local cprefix = state.CONTROL_PREFIX
