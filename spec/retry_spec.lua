@@ -66,6 +66,11 @@ describe("retry.classify", function()
       assert.are.equal("final", retry.classify("GET", errors.new{ kind = kind, message = "m" }))
     end
   end)
+
+  it("calls a POST whose answer was too large ambiguous: it may have worked", function()
+    assert.are.equal("ambiguous", retry.classify("POST", errors.new{ kind = "too_large", message = "m" }))
+    assert.are.equal("final", retry.classify("POST", errors.new{ kind = "validation", message = "m" }))
+  end)
 end)
 
 describe("retry.parse_retry_after", function()

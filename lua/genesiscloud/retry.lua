@@ -53,6 +53,9 @@ function retry.classify(method, err)
   elseif kind == "decode" then
     -- An answer came but could not be read: a garbled success.
     return IDEMPOTENT[method] and "retry" or (method == "POST" and "ambiguous" or "final")
+  elseif kind == "too_large" then
+    -- Asking again brings the same body; but a POST may have worked.
+    return method == "POST" and "ambiguous" or "final"
   end
   return "final" -- usage, validation, too_large, ...
 end
