@@ -15,8 +15,18 @@ local client = {}
 client.methods = core.client_methods
 
 --- The Lua-side state of a client: `options`, the retry `policy` and
--- learned facts (see state.lua).
-client.state = state.get
+-- learned facts (see state.lua). A handle made with `core.new` directly
+-- gets the defaults: no retries, auto update method.
+function client.state(self)
+  local st = state.get(self)
+  if not st then
+    st = { options = { update_method = "auto" },
+      policy = { max_retries = 0, retry_base = 0, retry_max_wait = 0, now = core.now,
+        sleep = core.sleep, random = math.random, wall_clock = os.time } }
+    state.set(self, st)
+  end
+  return st
+end
 
 --- Creates a client. See the README for the options.
 -- @return the client, or `nil, err` (kind "usage")

@@ -121,7 +121,7 @@ function request.send(client, method, path, spec)
   end
 
   local st = state.get(client)
-  local policy = st and st.policy or NO_RETRY
+  local policy = st and st.policy or NO_RETRY -- a bare core handle
   local started = policy.now()
   local maybe_done = false -- an earlier attempt may have taken effect
   local attempt = 0
