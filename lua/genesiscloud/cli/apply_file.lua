@@ -1,0 +1,146 @@
+--- Reads the file of `sg apply`: the desired security groups, as JSON
+-- (`{"security_groups": [...]}` or a bare array) or as a Lua file that
+-- returns such a table. Rules are rule tables or text ("ingress tcp 443").
+-- Every group is checked before anything is sent; a mistake raises a usage
+-- error naming the file, the group and the field.
+-- @module genesiscloud.cli.apply_file
+local cjson = require("cjson.safe").new()
+local fail = require "genesiscloud.cli.fail"
+
+local apply_file = {}
+
+--- Fields a group may have; anything else is a typo to report.
+apply_file.FIELDS = { name = true, description = true, rules = true }
+
+local function read_all(path)
+  if path == "-" then return io.stdin:read("a") end
+  local f, err = io.open(path, "r")
+  if not f then fail.usage("sg apply: cannot read " .. tostring(err)) end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- JSON null -> absent, whole numbers -> integers.
+local function clean(v)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if x == cjson.null then
+      v[k] = nil
+    elseif type(x) == "number" then
+      v[k] = math.tointeger(x) or x
+    else
+      clean(x)
+    end
+  end
+  return v
+end
+
+local function decode_json(path, label)
+  local data, err = cjson.decode(read_all(path))
+  if data == nil then fail.usage(("%s: not valid JSON: %s"):format(label, tostring(err))) end
+  return clean(data)
+end
+
+-- A Lua file runs with `rules` (genesiscloud.rules) in reach, over the
+-- normal globals, and must return the table.
+local function load_lua(path, label, rules)
+  -- Lua's messages already start with "path:line:"; others get the label.
+  local function bad(err)
+    local line = tostring(err):match("^[^\n]*")
+    if line:sub(1, #path + 1) ~= path .. ":" then line = label .. ": " .. line end
+    fail.usage(line)
+  end
+  local env = setmetatable({ rules = rules }, { __index = _G })
+  local chunk, err = loadfile(path, "t", env)
+  if not chunk then
+    local f, why = io.open(path, "r")
+    if not f then fail.usage("sg apply: cannot read " .. tostring(why)) end
+    f:close()
+    bad(err)
+  end
+  local ok, result = pcall(chunk)
+  if not ok then bad(result) end
+  return result
+end
+
+local function is_array(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 then return false end
+    n = n + 1
+  end
+  return n == #t
+end
+
+-- One group from the file -> the spec for ensure.
+local function read_group(genesiscloud, group, where)
+  local function bad(message) fail.usage(where .. ": " .. message) end
+  if type(group) ~= "table" or (next(group) ~= nil and is_array(group)) then
+    bad("expected an object with name, description and rules")
+  end
+  local spec = {}
+  for k, v in pairs(group) do
+    if not apply_file.FIELDS[k] then
+      bad(("unknown field %q (a group has name, description and rules)"):format(tostring(k)))
+    end
+    spec[k] = v
+  end
+  if not is_array(group.rules) then bad("rules must be a list of rules") end
+  local list = {}
+  for i, rule in ipairs(group.rules) do
+    if type(rule) == "string" then
+      local parsed, err = genesiscloud.rules.parse(rule)
+      if not parsed then bad(("rules[%d]: %s"):format(i, err.message)) end
+      list[i] = parsed
+    elseif type(rule) == "table" then
+      list[i] = rule
+    else
+      bad(("rules[%d] must be a rule object or text such as \"ingress tcp 22\", got %s"):format(i, type(rule)))
+    end
+  end
+  spec.rules = list
+  local ok, err = genesiscloud.validate_security_group(spec)
+  if not ok then bad(err.message) end
+  return spec
+end
+
+--- -> list of specs, in file order. `genesiscloud` is the library.
+function apply_file.load(path, genesiscloud)
+  local label = path == "-" and "standard input" or path
+  local data
+  if path:match("%.lua$") then
+    data = load_lua(path, label, genesiscloud.rules)
+  else
+    data = decode_json(path, label)
+  end
+  local groups = data
+  if type(data) == "table" and not is_array(data) then
+    for k in pairs(data) do
+      if k ~= "security_groups" then
+        fail.usage(("%s: unknown top-level key %q (expected security_groups)"):format(label, tostring(k)))
+      end
+    end
+    groups = data.security_groups
+  end
+  if not is_array(groups) then
+    fail.usage(label .. ": expected {\"security_groups\": [...]} or a list of security groups")
+  end
+  local specs, by_name = {}, {}
+  for i, group in ipairs(groups) do
+    local name = type(group) == "table" and group.name
+    local where = ("%s: security_groups[%d]%s"):format(label, i,
+      type(name) == "string" and (" (" .. ("%q"):format(name) .. ")") or "")
+    local spec = read_group(genesiscloud, group, where)
+    if by_name[spec.name] then
+      fail.usage(("%s: security_groups[%d] and [%d] are both named %q; names must be unique")
+        :format(label, by_name[spec.name], i, spec.name))
+    end
+    by_name[spec.name] = i
+    specs[i] = spec
+  end
+  return specs
+end
+
+return apply_file

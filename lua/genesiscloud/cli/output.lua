@@ -1,0 +1,138 @@
+--- What the tool prints: JSON (keys sorted, indented, `[]` for an empty
+-- table) for programs, aligned columns and key/value lines for people.
+-- @module genesiscloud.cli.output
+local cjson = require("cjson.safe").new()
+
+local output = {}
+
+local function is_list(t)
+  local n = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 then return false end
+    n = n + 1
+  end
+  return n == #t
+end
+
+local function encode(value, indent, out)
+  local kind = type(value)
+  if kind == "table" then
+    local inner = indent .. "  "
+    if is_list(value) then
+      if #value == 0 then out[#out + 1] = "[]" return end
+      out[#out + 1] = "[\n"
+      for i, v in ipairs(value) do
+        out[#out + 1] = inner
+        encode(v, inner, out)
+        out[#out + 1] = i < #value and ",\n" or "\n"
+      end
+      out[#out + 1] = indent .. "]"
+      return
+    end
+    local keys = {}
+    for k in pairs(value) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    out[#out + 1] = "{\n"
+    for i, k in ipairs(keys) do
+      local v = value[k]
+      if v == nil then v = value[tonumber(k)] end
+      out[#out + 1] = inner .. cjson.encode(k) .. ": "
+      encode(v, inner, out)
+      out[#out + 1] = i < #keys and ",\n" or "\n"
+    end
+    out[#out + 1] = indent .. "}"
+  elseif kind == "string" or kind == "number" or kind == "boolean" then
+    out[#out + 1] = assert(cjson.encode(value))
+  else
+    out[#out + 1] = "null"
+  end
+end
+
+--- `value` as indented JSON text with sorted keys (no trailing newline).
+function output.json(value)
+  local out = {}
+  encode(value, "", out)
+  return table.concat(out)
+end
+
+--- A string as a JSON string literal: one line, whatever it holds.
+function output.quote(s)
+  return assert(cjson.encode(tostring(s)))
+end
+
+--- Plain copy of a rule table as the API knows it (drops the metatable of
+-- rule builders, so JSON sees four keys at most).
+function output.plain_rule(rule)
+  return { direction = rule.direction, protocol = rule.protocol,
+           port_range_min = rule.port_range_min, port_range_max = rule.port_range_max }
+end
+
+local function width(s)
+  return utf8.len(s) or #s
+end
+
+--- Aligned columns: `header` is a list of titles, `rows` a list of lists of
+-- strings. The last column is not padded. -> text with a final newline
+function output.columns(header, rows)
+  local widths = {}
+  for i, title in ipairs(header) do widths[i] = width(title) end
+  for _, row in ipairs(rows) do
+    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, width(cell)) end
+  end
+  local lines = {}
+  local function line(cells)
+    local parts = {}
+    for i, cell in ipairs(cells) do
+      parts[i] = i < #cells and cell .. (" "):rep(widths[i] - width(cell)) or cell
+    end
+    lines[#lines + 1] = (table.concat(parts, "  "):gsub("%s+$", ""))
+  end
+  line(header)
+  for _, row in ipairs(rows) do line(row) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- The rules of a group as one compact, sorted line: "egress all, ingress tcp 22".
+function output.rules_line(rules, list)
+  local texts = {}
+  for i, rule in ipairs(rules.normalize(list or {})) do texts[i] = rules.format(rule) end
+  return table.concat(texts, ", ")
+end
+
+--- A table of groups: ID, NAME, STATUS, RULES.
+function output.groups_table(rules, groups)
+  local rows = {}
+  for i, g in ipairs(groups) do
+    rows[i] = { tostring(g.id), tostring(g.name), tostring(g.status or ""), output.rules_line(rules, g.rules) }
+  end
+  return output.columns({ "ID", "NAME", "STATUS", "RULES" }, rows)
+end
+
+local FIRST = { "id", "name", "description", "status" }
+
+--- One group as "key  value" lines; rules one per line, as the API holds them.
+function output.group_detail(rules, group)
+  local keys, seen = {}, { rules = true }
+  for _, k in ipairs(FIRST) do
+    keys[#keys + 1] = k
+    seen[k] = true
+  end
+  local rest = {}
+  for k, v in pairs(group) do
+    if not seen[k] and type(v) ~= "table" then rest[#rest + 1] = tostring(k) end
+  end
+  table.sort(rest)
+  for _, k in ipairs(rest) do keys[#keys + 1] = k end
+  local rows = {}
+  for _, k in ipairs(keys) do
+    local v = group[k]
+    rows[#rows + 1] = { k, v == nil and "" or tostring(v) }
+  end
+  local list = group.rules or {}
+  if #list == 0 then rows[#rows + 1] = { "rules", "" } end
+  for i, rule in ipairs(list) do rows[#rows + 1] = { i == 1 and "rules" or "", rules.format(rule) } end
+  local text = output.columns({ "", "" }, rows)
+  return (text:gsub("^[^\n]*\n", "")) -- no header line
+end
+
+return output
