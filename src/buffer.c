@@ -4,7 +4,7 @@
 #include <string.h>
 
 /* Capacity kept between requests; larger buffers are released. */
-#define GC_BUFFER_KEEP (256 * 1024)
+#define GC_BUFFER_KEEP ((size_t)256 * 1024)
 
 int gc_buffer_append(gc_buffer *buf, const char *bytes, size_t n) {
   if (n > buf->limit - buf->len) {

@@ -198,7 +198,7 @@ int gc_client_new(lua_State *L) {
   c->timeout_ms = opt_millis(L, "timeout", 30);
   c->connect_timeout_ms = opt_millis(L, "connect_timeout", 10);
   c->body.limit = (size_t)max_bytes;
-  c->headers.limit = 64 * 1024;
+  c->headers.limit = (size_t)64 * 1024;
 
   while (endpoint_len > 0 && endpoint[endpoint_len - 1] == '/')
     endpoint_len--;
@@ -295,7 +295,7 @@ static int push_failure(lua_State *L, const char *kind, const char *message,
   return 5;
 }
 
-/* client:perform(method, path, body) -> status, body, headers
+/* client:perform(method, path, body, fresh) -> status, body, headers
  *                                    | nil, kind, message, curl_code */
 static int client_perform(lua_State *L) {
   gc_client *c = check_client(L);
@@ -303,6 +303,7 @@ static int client_perform(lua_State *L) {
   size_t path_len, body_len = 0;
   const char *path = luaL_checklstring(L, 3, &path_len);
   const char *body = luaL_optlstring(L, 4, NULL, &body_len);
+  int fresh = lua_toboolean(L, 5);
   struct curl_slist *list = NULL, *grown;
   const char *url;
   CURLcode rc;
@@ -350,6 +351,10 @@ static int client_perform(lua_State *L) {
   curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
   curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+  /* libcurl silently sends a request again when a reused connection dies
+   * before any answer; that must never happen to a create. */
+  if (fresh)
+    curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
   set_protocols(c->curl);
   curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
   if (c->user_agent != NULL)
@@ -373,7 +378,7 @@ static int client_perform(lua_State *L) {
 
   rc = curl_easy_perform(c->curl);
   curl_slist_free_all(list);
-  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
   c->new_connections = 0;
   c->total_time = 0;
   c->request_size = 0;

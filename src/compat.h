@@ -30,7 +30,8 @@
 
 /* luaL_testudata arrived in 5.2. */
 #if LUA_VERSION_NUM < 502
-static void *gc_testudata(lua_State *L, int idx, const char *tname) {
+static inline void *gc_testudata(lua_State *L, int idx,
+                                 const char *tname) {
   void *p = lua_touserdata(L, idx);
   if (p == NULL || !lua_getmetatable(L, idx))
     return NULL;

@@ -52,7 +52,8 @@ static int is_json_null(lua_State *L, int idx) {
 
 /* Walks a decoded JSON value in place: removes cjson.null and turns
  * whole-number floats into integers (cjson 2.1.0 decodes 443 as 443.0).
- * Clearing or replacing existing fields during lua_next is allowed. */
+ * Clearing or replacing existing fields during lua_next is allowed.
+ * NOLINTNEXTLINE(misc-no-recursion): depth is capped at GC_MAX_DEPTH. */
 static void clean_table(lua_State *L, int idx, int depth) {
   if (depth > GC_MAX_DEPTH)
     luaL_error(L, "JSON value nested deeper than %d levels", GC_MAX_DEPTH);
@@ -89,6 +90,15 @@ static int core_clean(lua_State *L) {
     clean_table(L, 1, 1);
   else if (is_json_null(L, 1))
     lua_pushnil(L);
+#if GC_HAVE_INTEGERS
+  else if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+    /* a bare number ("443") is made an integer like one in a table */
+    int isint = 0;
+    lua_Integer n = lua_tointegerx(L, 1, &isint);
+    if (isint)
+      lua_pushinteger(L, n);
+  }
+#endif
   return 1;
 }
 

@@ -67,9 +67,16 @@ local function api_error(method, path, status, body, headers)
   }
 end
 
+-- libcurl re-sends a request by itself when a reused connection dies before
+-- any answer. Harmless for GET, PUT and PATCH; a POST could create twice
+-- and a DELETE could come back 404 after it worked, so those two always
+-- go over a fresh connection.
+local FRESH_CONNECTION = { POST = true, DELETE = true }
+
 -- One attempt: -> result, nil, status | nil, err
 local function attempt_once(client, method, target, body, spec)
-  local status, payload, headers, curl_code, sent = client:perform(method, target, body)
+  local status, payload, headers, curl_code, sent =
+    client:perform(method, target, body, FRESH_CONNECTION[method])
   if status == nil then
     -- payload is the kind ("transport", "timeout", ...), headers the message;
     -- `sent` tells whether any of the request left this machine.
