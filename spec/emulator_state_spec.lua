@@ -728,6 +728,78 @@ describe("emulator state", function()
     end)
   end)
 
+  describe("faults", function()
+    local faults = require "genesiscloud.emulator.faults"
+
+    it("are chosen for API requests only", function()
+      local st = new{ fault_rate = 1, faults = { "truncate" } }
+      assert.are.same({ kind = "truncate" }, st:choose_fault("GET", "/compute/v1/security-groups"))
+      assert.is_nil(st:choose_fault("GET", "/_emulator/requests"))
+      assert.is_nil(st:choose_fault("POST", "/_emulator/config"))
+      assert.is_nil(st:choose_fault("GET", "/elsewhere"))
+      assert.is_nil(st:choose_fault("HEAD", "/compute/v1/security-groups"))
+    end)
+
+    it("a status fault is answered and logged, not applied", function()
+      local st = new{ retry_after = "date" }
+      local fault = { kind = "status", status = 429 }
+      local status, text, h = st:handle("POST", "/compute/v1/security-groups", nil, json.encode(group()), AUTH, fault)
+      assert.are.equal(429, status)
+      assert.are.same({ code = "00429", message = "Injected fault: HTTP 429" }, json.decode(text))
+      assert.are.equal(faults.http_date(T0 + 1), h["retry-after"])
+      assert.are.equal("Sat, 28 Nov 2026 12:00:01 GMT", faults.http_date(T0 + 86401))
+      local e = st:requests()[1]
+      assert.are.same({ "status", false, 429 }, { e.fault, e.applied, e.status })
+      assert.are.equal(0, #st.store:list("security_group"))
+    end)
+
+    it("close_before_body is logged without a body or status, not applied", function()
+      local st = new()
+      local status = st:handle("POST", "/compute/v1/security-groups", nil, nil, AUTH, { kind = "close_before_body" })
+      assert.is_nil(status)
+      local e = st:requests()[1]
+      assert.are.same({ "close_before_body", false }, { e.fault, e.applied })
+      assert.is_nil(e.status)
+      assert.are.equal(0, #st.store:list("security_group"))
+    end)
+
+    it("close_after_body and invalid_json are applied", function()
+      local st = new()
+      st:handle("POST", "/compute/v1/security-groups", nil, json.encode(group()), AUTH, { kind = "close_after_body" })
+      local status, text = st:handle("POST", "/compute/v1/security-groups", nil, json.encode(group()), AUTH,
+        { kind = "invalid_json" })
+      assert.are.equal(201, status)
+      assert.is_nil(json.decode(text))
+      assert.are.equal(2, #st.store:list("security_group"))
+      for _, e in ipairs(st:requests()) do
+        assert.is_true(e.applied)
+        assert.are.equal(201, e.status)
+      end
+    end)
+
+    it("settings go through POST /config; null turns retry_after off; fault_seed restarts the sequence", function()
+      local st = new{ fault_rate = 0.5, faults = { "status" }, retry_after = 3, fault_seed = 8 }
+      local function seq()
+        local out = {}
+        for i = 1, 16 do out[i] = st:choose_fault("GET", "/compute/v1/x") and "F" or "." end
+        return table.concat(out)
+      end
+      local first = seq()
+      assert.matches("F", first)
+      assert.matches("%.", first)
+      local status, text = st:handle("POST", "/_emulator/config", nil, '{"retry_after": null, "fault_seed": 8}', {})
+      assert.are.equal(200, status)
+      local config = json.decode(text).config
+      assert.are.equal(false, config.retry_after)
+      assert.are.equal(8, config.fault_seed)
+      assert.are.equal(first, seq())
+    end)
+
+    it("fault_seed defaults to seed", function()
+      assert.are.equal(5, new{ seed = 5 }.config.fault_seed)
+    end)
+  end)
+
   describe("new", function()
     it("rejects bad settings", function()
       assert.are.same({ nil, "create_delay must be a number of seconds >= 0" }, { state.new{ create_delay = -1 } })

@@ -10,7 +10,7 @@ local http_headers = require "http.headers"
 
 local SG = '{"security_group":{"id":"x","name":"n","rules":[],"status":"created"}}'
 
--- "METHOD path" -> { status, content type, body [, seconds to stall] }
+-- "METHOD path" -> { status, content type, body [, seconds to stall [, headers]] }
 local routes = {
   ["GET /compute/v1/security-groups/html-404"] = { 404, "text/html",
     "<html><body><h1>404 Not Found</h1>\n<p>nginx</p></body></html>" },
@@ -25,6 +25,10 @@ local routes = {
   ["GET /compute/v1/security-groups/big"] = { 200, "application/json",
     '{"security_group":{"id":"' .. string.rep("x", 100000) .. '"}}' },
   ["GET /compute/v1/security-groups/stall"] = { 200, "application/json", SG, 30 },
+  -- A redirect to an answer that would succeed if it were followed.
+  ["GET /compute/v1/security-groups/redirect"] = { 302, "application/json", "{}", nil,
+    { location = "/compute/v1/security-groups/ok-target" } },
+  ["GET /compute/v1/security-groups/ok-target"] = { 200, "application/json", SG },
   ["POST /compute/v1/security-groups"] = { 200, "application/json", SG },
   ["DELETE /compute/v1/security-groups/x"] = { 200, "application/json", "{}" },
   ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
@@ -51,6 +55,7 @@ local server = assert(http_server.listen{
     local headers = http_headers.new()
     headers:append(":status", tostring(route[1]))
     headers:append("content-type", route[2])
+    for name, value in pairs(route[5] or {}) do headers:append(name, value) end
     stream:write_headers(headers, route[3] == "")
     if route[3] ~= "" then stream:write_chunk(route[3], true) end
   end,

@@ -132,15 +132,14 @@ local function deliver(self, stream, kind, status, text, headers)
     return write_oversize(stream, status, text, headers, self.state.config.oversize_bytes)
   elseif kind == "truncate" then
     if text then
-      -- the whole length is announced, less than half of the body follows
+      -- the whole length is announced, the first half of the body follows
       local ok = stream:write_headers(response_headers(status, headers, #text), false, IO_TIMEOUT)
       if ok and #text > 1 then stream:write_chunk(text:sub(1, #text // 2), false, IO_TIMEOUT) end
     else
-      -- nothing to cut but the header block: the status line, no blank line
+      -- No body to cut (204): cut the status line ("HTTP/1.1 204"). libcurl
+      -- takes a header block cut after a whole status line as a complete 204.
       local socket = stream.connection.socket
-      if socket then
-        socket:xwrite(string.format("HTTP/1.1 %d %s\r\n", status, status == 204 and "No Content" or "OK"), "n", IO_TIMEOUT)
-      end
+      if socket then socket:xwrite("HTTP/1.1 " .. status, "n", IO_TIMEOUT) end
     end
     return abort(stream)
   elseif kind == "stall" then
@@ -169,6 +168,14 @@ function Server:onstream(stream)
   local headers = stream:get_headers(IO_TIMEOUT)
   if not headers then return end
   local method, target = headers:get(":method"), headers:get(":path") or "/"
+  local control = target:sub(1, #state.CONTROL_PREFIX + 1) == state.CONTROL_PREFIX .. "/"
+  if not control and self.tls and not stream.connection:checktls() then
+    -- like nginx's "plain HTTP request was sent to HTTPS port"; not logged, not faulted
+    if read_body(stream) then
+      respond(stream, error_response("bad_request", "This port speaks HTTPS; plain HTTP is for /_emulator/ only"))
+    end
+    return
+  end
   local fault = self.state:choose_fault(method, target)
   local kind = fault and fault.kind
   if kind == "close_before_body" then
@@ -184,7 +191,7 @@ function Server:onstream(stream)
     return
   end
 
-  if target:sub(1, #state.CONTROL_PREFIX + 1) == state.CONTROL_PREFIX .. "/" then
+  if control then
     local _, addr = stream:peername()
     if not is_loopback(addr) then
       respond(stream, error_response("forbidden"))
@@ -201,7 +208,7 @@ function Server:onstream(stream)
   end
   -- a HEAD response has no body (the 405 it gets says so in the status)
   if method == "HEAD" then out = nil end
-  if self.state:is_api(target) then self:add_latency() end
+  if state.is_api(target) then self:add_latency() end
   deliver(self, stream, kind, status, out, out_headers)
   if action == "shutdown" then self:stop("shutdown requested") end
 end
@@ -212,30 +219,100 @@ function Server:add_latency()
   if latency > 0 then cqueues.sleep(latency) end
 end
 
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- A TLS context from PEM files: the first certificate in `cert_file` is the
+-- server's, any others are sent as its chain. HTTP/1.1 only (ALPN), so the
+-- faults behave the same as over plain HTTP.
+function server.tls_context(cert_file, key_file)
+  if type(cert_file) ~= "string" or type(key_file) ~= "string" then
+    return nil, "tls_cert and tls_key must be given together"
+  end
+  local http_tls = require "http.tls"
+  local x509 = require "openssl.x509"
+  local chain = require "openssl.x509.chain"
+  local pkey = require "openssl.pkey"
+  local cert_pem, err = read_file(cert_file)
+  if not cert_pem then return nil, "cannot read tls_cert: " .. tostring(err) end
+  local key_pem, kerr = read_file(key_file)
+  if not key_pem then return nil, "cannot read tls_key: " .. tostring(kerr) end
+  local certs = {}
+  for block in cert_pem:gmatch("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-.-%-%-%-%-%-END CERTIFICATE%-%-%-%-%-") do
+    local ok, crt = pcall(x509.new, block, "PEM")
+    if not ok then return nil, "tls_cert: " .. tostring(crt) end
+    certs[#certs + 1] = crt
+  end
+  if #certs == 0 then return nil, "tls_cert: no PEM certificate in " .. cert_file end
+  local ok, key = pcall(pkey.new, key_pem, "PEM")
+  if not ok then return nil, "tls_key: " .. tostring(key) end
+
+  local ctx = http_tls.new_server_context()
+  local set_ok, set_err = pcall(function()
+    assert(ctx:setCertificate(certs[1]))
+    if #certs > 1 then
+      local c = chain.new()
+      for i = 2, #certs do c:add(certs[i]) end
+      assert(ctx:setCertificateChain(c))
+    end
+    assert(ctx:setPrivateKey(key))
+  end)
+  if not set_ok then
+    return nil, "tls_cert/tls_key: " .. tostring(set_err) .. " (does the key belong to the certificate?)"
+  end
+  if http_tls.has_alpn then
+    ctx:setAlpnSelect(function(_, protos)
+      for _, proto in ipairs(protos) do
+        if proto == "http/1.1" then return proto end
+      end
+      return nil
+    end)
+  end
+  return ctx
+end
+
+local STATE_OPTIONS = { "token", "seed", "create_delay", "update_delay", "delete_delay", "put_405" }
+for key in pairs(state.CONFIG) do STATE_OPTIONS[#STATE_OPTIONS + 1] = key end
+
 -- opts: host, port, token, create_delay, update_delay, delete_delay,
--- put_405, seed, signals (default true), exit_with_parent (default false).
+-- put_405, seed, the fault settings (faults.lua), tls_cert and tls_key,
+-- signals (default true), exit_with_parent (default false).
 -- Returns the server, bound and listening, or nil and a message.
 function server.new(opts)
   opts = opts or {}
-  local st, err = state.new{
-    token = opts.token, seed = opts.seed, clock = make_clock(),
-    create_delay = opts.create_delay, update_delay = opts.update_delay,
-    delete_delay = opts.delete_delay, put_405 = opts.put_405,
-  }
+  local settings = { clock = make_clock() }
+  for _, key in ipairs(STATE_OPTIONS) do settings[key] = opts[key] end
+  local st, err = state.new(settings)
   if not st then return nil, err end
+
+  local ctx
+  if opts.tls_cert ~= nil or opts.tls_key ~= nil then
+    ctx, err = server.tls_context(opts.tls_cert, opts.tls_key)
+    if not ctx then return nil, err end
+  end
 
   local self = setmetatable({ state = st, cq = cqueues.new(), stopping = false }, Server)
   local host = opts.host or "127.0.0.1"
   local srv, lerr = http_server.listen{
     host = host,
     port = opts.port or 0,
-    tls = false,
+    -- with a certificate, TLS and plain connections are told apart by
+    -- their first bytes; plain ones only reach the control routes
+    tls = (ctx == nil) and false or nil,
+    ctx = ctx,
+    version = ctx and 1.1 or nil,
     cq = self.cq,
     reuseaddr = true,
     onstream = function(_, stream) return self:onstream(stream) end,
     onerror = function(_, _, op, e)
-      -- a client hanging up is not worth a line; anything else is
-      if op ~= "onstream" or not tostring(e):match("EPIPE") then
+      -- a client hanging up is not worth a line, nor is a TLS client that
+      -- refuses our certificate (a failed "wrap"); anything else is
+      if (op ~= "onstream" or not tostring(e):match("EPIPE")) and not (ctx and op == "wrap") then
         io.stderr:write("genesiscloud-emulator: ", tostring(op), ": ", tostring(e), "\n")
       end
     end,
@@ -244,11 +321,12 @@ function server.new(opts)
   local ok, berr = srv:listen()
   if not ok then return nil, "cannot listen on " .. host .. ": " .. tostring(berr) end
   self.http = srv
+  self.tls = ctx ~= nil
 
   local _, addr, port = srv:localname()
   local shown = addr:find(":", 1, true) and ("[" .. addr .. "]") or addr
   self.host, self.port = addr, port
-  self.url = "http://" .. shown .. ":" .. port
+  self.url = (ctx and "https://" or "http://") .. shown .. ":" .. port
   self.endpoint = self.url .. state.PREFIX
   self.pid = server.process_ids()
 

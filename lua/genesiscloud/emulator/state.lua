@@ -114,7 +114,7 @@ function State:configure(settings)
 end
 
 -- Is this target under /compute/v1 (an API request, logged and faultable)?
-function State:is_api(target)
+function state.is_api(target)
   local path = router.split_target(target)
   local prefix = state.PREFIX
   return path == prefix or path:sub(1, #prefix + 1) == prefix .. "/"
@@ -124,7 +124,7 @@ end
 -- or nil. Only API requests are faulted, never control routes, and never
 -- HEAD. Each call may advance the seeded fault sequence.
 function State:choose_fault(method, target)
-  if not self:is_api(target) then return nil end
+  if not state.is_api(target) then return nil end
   return faults.choose(self.config, self.fault_draw, method)
 end
 
