@@ -387,6 +387,12 @@ describe("client against a misbehaving server", function()
     assert.are.equal(200, err.status)
   end)
 
+  it("gives a decode error, not a crash, for JSON nested 5,000 deep", function()
+    local _, err = get("deep")
+    assert.are.equal("decode", err.kind)
+    assert.matches("nested", err.message)
+  end)
+
   it("gives a decode error for an empty success body", function()
     local _, err = get("empty-200")
     assert.are.equal("decode", err.kind)

@@ -29,6 +29,8 @@ local routes = {
   ["GET /compute/v1/security-groups/redirect"] = { 302, "application/json", "{}", nil,
     { location = "/compute/v1/security-groups/ok-target" } },
   ["GET /compute/v1/security-groups/ok-target"] = { 200, "application/json", SG },
+  ["GET /compute/v1/security-groups/deep"] = { 200, "application/json",
+    '{"security_group":' .. string.rep("[", 5000) .. string.rep("]", 5000) .. "}" },
   ["POST /compute/v1/security-groups"] = { 200, "application/json", SG },
   ["DELETE /compute/v1/security-groups/x"] = { 200, "application/json", "{}" },
   ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
