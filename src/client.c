@@ -3,31 +3,11 @@
  * the connection, DNS cache and TLS session are kept alive. The handle knows
  * HTTP only; JSON, errors and resources live in the Lua layer.
  */
-#include "client.h"
+#include "client_impl.h"
 
-#include <curl/curl.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "buffer.h"
-
-typedef struct gc_client {
-  CURL *curl;
-  char *endpoint;    /* no trailing slash */
-  char *auth_header; /* "X-Auth-Token: ..." or "Authorization: Bearer ..." */
-  char *user_agent;
-  char *cafile; /* CA bundle to verify the server with, or NULL */
-  char *capath; /* directory of CA certificates, or NULL */
-  long timeout_ms;
-  long connect_timeout_ms;
-  gc_buffer body;
-  gc_buffer headers;
-  long new_connections; /* connections the last request had to open */
-  double total_time;    /* seconds the last request took */
-  long request_size;    /* bytes of request the last transfer sent */
-  char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
-} gc_client;
 
 static char *copy_string(const char *s, size_t len) {
   char *copy = malloc(len + 1);
@@ -49,9 +29,18 @@ static void free_secret(char *secret) {
 }
 
 static void client_release(gc_client *c) {
+  /* Every easy handle leaves the share before the share goes. */
+  if (c->multi != NULL) {
+    gc_multi_free(c->multi);
+    c->multi = NULL;
+  }
   if (c->curl != NULL) {
     curl_easy_cleanup(c->curl);
     c->curl = NULL;
+  }
+  if (c->share != NULL) {
+    curl_share_cleanup(c->share);
+    c->share = NULL;
   }
   free(c->endpoint);
   c->endpoint = NULL;
@@ -67,9 +56,10 @@ static void client_release(gc_client *c) {
   gc_buffer_free(&c->headers);
 }
 
-static gc_client *check_client(lua_State *L) {
+gc_client *gc_check_client(lua_State *L) {
   return (gc_client *)luaL_checkudata(L, 1, GC_CLIENT_MT);
 }
+#define check_client gc_check_client
 
 /* ---- libcurl callbacks: plain C only ------------------------------------ */
 
@@ -217,7 +207,14 @@ int gc_client_new(lua_State *L) {
       (capath != NULL && c->capath == NULL))
     return luaL_error(L, "out of memory");
   c->curl = curl_easy_init();
-  if (c->curl == NULL) {
+  c->share = curl_share_init();
+  if (c->share != NULL) {
+    /* One thread uses the share, so it needs no lock functions. */
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  }
+  if (c->curl == NULL || c->share == NULL) {
     lua_pushnil(L);
     lua_pushliteral(L, "could not create a libcurl handle");
     return 2;
@@ -227,7 +224,7 @@ int gc_client_new(lua_State *L) {
 
 /* ---- request -------------------------------------------------------- */
 
-static const char *const methods[] = {"GET", "POST", "PUT", "PATCH",
+const char *const gc_methods[] = {"GET", "POST", "PUT", "PATCH",
                                       "DELETE", NULL};
 
 static void push_lower(lua_State *L, const char *s, size_t len) {
@@ -285,8 +282,8 @@ static void set_protocols(CURL *curl) {
 
 /* nil, kind, message, curl_code, sent: `sent` is false when not one byte
  * of the request left this machine, so even a POST can be retried. */
-static int push_failure(lua_State *L, const char *kind, const char *message,
-                        int code, int sent) {
+int gc_push_failure(lua_State *L, const char *kind, const char *message,
+                    int code, int sent) {
   lua_pushnil(L);
   lua_pushstring(L, kind);
   lua_pushstring(L, message);
@@ -295,35 +292,23 @@ static int push_failure(lua_State *L, const char *kind, const char *message,
   return 5;
 }
 
-/* client:perform(method, path, body, fresh) -> status, body, headers
- *                                    | nil, kind, message, curl_code */
-static int client_perform(lua_State *L) {
-  gc_client *c = check_client(L);
-  int method = luaL_checkoption(L, 2, NULL, methods);
-  size_t path_len, body_len = 0;
-  const char *path = luaL_checklstring(L, 3, &path_len);
-  const char *body = luaL_optlstring(L, 4, NULL, &body_len);
-  int fresh = lua_toboolean(L, 5);
-  struct curl_slist *list = NULL, *grown;
-  const char *url;
-  CURLcode rc;
-  long status = 0;
-  int ok = 1;
-
-  luaL_argcheck(L, path_len > 0 && path[0] == '/', 3, "path must start with /");
-  luaL_argcheck(L, !has_control_chars(path, path_len), 3,
+void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req) {
+  size_t path_len;
+  const char *path;
+  req->method = luaL_checkoption(L, first, NULL, gc_methods);
+  path = luaL_checklstring(L, first + 1, &path_len);
+  req->body = luaL_optlstring(L, first + 2, NULL, &req->body_len);
+  req->fresh = lua_toboolean(L, first + 3);
+  luaL_argcheck(L, path_len > 0 && path[0] == '/', first + 1,
+                "path must start with /");
+  luaL_argcheck(L, !has_control_chars(path, path_len), first + 1,
                 "path contains control characters");
-  if (c->curl == NULL)
-    return push_failure(L, "usage", "the client is closed", 0, 0);
-  url = lua_pushfstring(L, "%s%s", c->endpoint, path);
+  req->url = lua_pushfstring(L, "%s%s", c->endpoint, path);
+}
 
-  /* Every Lua call that could raise is above this line; from here to the
-   * end of curl_easy_perform only C runs. */
-  gc_buffer_reset(&c->body);
-  gc_buffer_reset(&c->headers);
-  c->errbuf[0] = '\0';
-  curl_easy_reset(c->curl);
-
+struct curl_slist *gc_request_headers(const gc_client *c, int has_body) {
+  struct curl_slist *list = NULL, *grown;
+  int ok = 1;
 #define ADD_HEADER(h)                                                        \
   do {                                                                       \
     if (ok && (grown = curl_slist_append(list, (h))) != NULL)                \
@@ -335,46 +320,108 @@ static int client_perform(lua_State *L) {
   ADD_HEADER("Accept: application/json");
   /* No "Expect: 100-continue" round trip before bodies. */
   ADD_HEADER("Expect:");
-  if (body != NULL)
+  if (has_body)
     ADD_HEADER("Content-Type: application/json");
 #undef ADD_HEADER
   if (!ok) {
     curl_slist_free_all(list);
-    return push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
-                        0);
+    return NULL;
   }
+  return list;
+}
 
-  curl_easy_setopt(c->curl, CURLOPT_URL, url);
-  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
-  curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-  curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
+                   const char *body, struct curl_slist *headers,
+                   char *errbuf, gc_buffer *body_buf, gc_buffer *header_buf) {
+  curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
+  curl_easy_setopt(easy, CURLOPT_URL, req->url);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   /* libcurl silently sends a request again when a reused connection dies
    * before any answer; that must never happen to a create. */
-  if (fresh)
-    curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
-  set_protocols(c->curl);
-  curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
+  if (req->fresh)
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+  set_protocols(easy);
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   if (c->user_agent != NULL)
-    curl_easy_setopt(c->curl, CURLOPT_USERAGENT, c->user_agent);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, c->user_agent);
   if (c->cafile != NULL)
-    curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cafile);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, c->cafile);
   if (c->capath != NULL)
-    curl_easy_setopt(c->curl, CURLOPT_CAPATH, c->capath);
-  curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);
-  curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &c->headers);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, c->capath);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, body_buf);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, header_buf);
   if (body != NULL) {
-    /* The body string stays on the Lua stack during the transfer. */
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)body_len);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)req->body_len);
   }
-  if (method != 1) /* anything but POST */
-    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, methods[method]);
+  if (req->method != 1) /* anything but POST */
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, gc_methods[req->method]);
+}
+
+int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
+                    const gc_buffer *body, const gc_buffer *headers,
+                    const char *errbuf, int *new_connections) {
+  long status = 0, connects = 0, request_size = 0;
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
+  c->total_requests++;
+  c->total_connections += connects;
+  if (new_connections != NULL)
+    *new_connections = (int)connects;
+  if (rc != CURLE_OK) {
+    const char *kind = "transport";
+    const char *message = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (body->overflowed) {
+      kind = "too_large";
+      message = "the response body is larger than max_response_bytes";
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+      kind = "timeout";
+    }
+    return gc_push_failure(L, kind, message, (int)rc, request_size > 0);
+  }
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  lua_pushinteger(L, (lua_Integer)status);
+  lua_pushlstring(L, body->data ? body->data : "", body->len);
+  gc_push_headers(L, headers->data, headers->len);
+  return 3;
+}
+
+/* client:perform(method, path, body, fresh) -> status, body, headers
+ *                             | nil, kind, message, curl_code, sent */
+static int client_perform(lua_State *L) {
+  gc_client *c = check_client(L);
+  struct curl_slist *list;
+  gc_request req;
+  CURLcode rc;
+
+  if (c->curl == NULL) {
+    luaL_checkoption(L, 2, NULL, gc_methods);
+    luaL_checkstring(L, 3);
+    return gc_push_failure(L, "usage", "the client is closed", 0, 0);
+  }
+  /* The body string stays on the Lua stack during the transfer. */
+  gc_check_request(L, c, 2, &req);
+
+  /* Every Lua call that could raise is above this line; from here to the
+   * end of curl_easy_perform only C runs. */
+  gc_buffer_reset(&c->body);
+  gc_buffer_reset(&c->headers);
+  c->errbuf[0] = '\0';
+  curl_easy_reset(c->curl);
+  list = gc_request_headers(c, req.body != NULL);
+  if (list == NULL)
+    return gc_push_failure(L, "transport", "out of memory",
+                           CURLE_OUT_OF_MEMORY, 0);
+  gc_easy_setup(c, c->curl, &req, req.body, list, c->errbuf, &c->body,
+                &c->headers);
 
   rc = curl_easy_perform(c->curl);
   curl_slist_free_all(list);
@@ -385,23 +432,8 @@ static int client_perform(lua_State *L) {
   curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &c->new_connections);
   curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &c->total_time);
   curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &c->request_size);
-
-  if (rc != CURLE_OK) {
-    const char *kind = "transport";
-    const char *message = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-    if (c->body.overflowed) {
-      kind = "too_large";
-      message = "the response body is larger than max_response_bytes";
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-      kind = "timeout";
-    }
-    return push_failure(L, kind, message, (int)rc, c->request_size > 0);
-  }
-  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-  lua_pushinteger(L, (lua_Integer)status);
-  lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
-  gc_push_headers(L, c->headers.data, c->headers.len);
-  return 3;
+  return gc_push_outcome(L, c, c->curl, rc, &c->body, &c->headers, c->errbuf,
+                         NULL);
 }
 
 static int client_close(lua_State *L) {
@@ -427,6 +459,18 @@ static int client_last_request_info(lua_State *L) {
   lua_setfield(L, -2, "new_connections");
   lua_pushnumber(L, (lua_Number)c->total_time);
   lua_setfield(L, -2, "total_time");
+  return 1;
+}
+
+/* client:transfer_stats() -> { requests = n, new_connections = n }: every
+ * transfer since the client was made, single and concurrent. */
+static int client_transfer_stats(lua_State *L) {
+  gc_client *c = check_client(L);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, (lua_Integer)c->total_requests);
+  lua_setfield(L, -2, "requests");
+  lua_pushinteger(L, (lua_Integer)c->total_connections);
+  lua_setfield(L, -2, "new_connections");
   return 1;
 }
 
@@ -458,6 +502,8 @@ void gc_client_open(lua_State *L) {
                                          {"endpoint", client_endpoint},
                                          {"last_request_info",
                                           client_last_request_info},
+                                         {"transfer_stats",
+                                          client_transfer_stats},
                                          {NULL, NULL}};
   if (luaL_newmetatable(L, GC_CLIENT_MT)) {
 #if LUA_VERSION_NUM < 503
@@ -467,6 +513,7 @@ void gc_client_open(lua_State *L) {
     gc_setfuncs(L, meta);
     lua_newtable(L);
     gc_setfuncs(L, method_list);
+    gc_multi_register(L);
     lua_setfield(L, -2, "__index");
   }
   /* Loading the module twice in one state shares one methods table. */

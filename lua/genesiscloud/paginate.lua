@@ -6,18 +6,22 @@
 -- cannot return `nil, err`; each and all return `nil, err`.
 
 local errors = require "genesiscloud.errors"
+local request = require "genesiscloud.request"
 local validate = require "genesiscloud.validate"
 
 local paginate = {}
 
 -- Options that steer the walk and are not sent to the API.
-local CONTROL = { max_pages = true }
+local CONTROL = { max_pages = true, concurrency = true }
 
 local function new_walk(client, res, opts)
   opts = opts or {}
   local ok, err = validate.list_query(opts)
   if not ok then return nil, err end
   ok, err = validate.integer(opts.max_pages, "max_pages", { optional = true, min = 1 })
+  if not ok then return nil, err end
+  ok, err = validate.integer(opts.concurrency, "concurrency",
+    { optional = true, min = 1, max = request.MAX_CONCURRENCY })
   if not ok then return nil, err end
   local name = "list_" .. res.plural
   local method = client[name]
@@ -31,7 +35,7 @@ local function new_walk(client, res, opts)
   return {
     client = client, res = res, method = method, query = query,
     page = opts.page or 1, first_page = opts.page or 1, max_pages = opts.max_pages,
-    fetched = 0, seen = 0, seen_ids = {}, done = false,
+    fetched = 0, seen = 0, seen_ids = {}, done = false, concurrency = opts.concurrency or 1,
   }
 end
 
@@ -57,17 +61,18 @@ local function last_page(w, resp)
   return page ~= nil and per_page ~= nil and page * per_page >= total
 end
 
--- -> items, response | nil (walk over) | nil, err
-local function next_page(w)
-  if w.done then return nil end
-  if w.max_pages and w.fetched >= w.max_pages then
-    w.done = true
-    return nil
+-- Stops fetching ahead: requests in flight are cancelled, buffered pages
+-- dropped.
+local function stop_prefetch(w)
+  if w.pre then
+    w.pre.pipeline:close()
+    w.pre = nil
   end
-  local query = {}
-  for k, v in pairs(w.query) do query[k] = v end
-  query.page = w.page
-  local resp, err = w.method(w.client, query)
+end
+
+-- Takes the answer for page w.page (the list response or nil, err).
+-- -> items, response | nil (walk over) | nil, err
+local function take(w, resp, err)
   w.fetched = w.fetched + 1
   if not resp then
     w.done = true
@@ -102,10 +107,76 @@ local function next_page(w)
   return items, resp
 end
 
+local function page_query(w, page)
+  local query = {}
+  for k, v in pairs(w.query) do query[k] = v end
+  query.page = page
+  return query
+end
+
+-- After the first page: with `concurrency` > 1 and a total count, the
+-- pages up to the last one are fetched ahead, at most `concurrency` pages
+-- past the one being used (in flight or waiting), so memory stays bounded.
+local function start_prefetch(w, resp)
+  if w.concurrency <= 1 or w.done then return end
+  local total = tonumber(resp.total_count)
+  local per_page = tonumber(resp.per_page) or tonumber(w.query.per_page)
+  if not total or not per_page or per_page < 1 then return end
+  local last = math.ceil(total / per_page)
+  if w.max_pages then last = math.min(last, w.first_page + w.max_pages - 1) end
+  if last < w.page then return end
+  w.pre = { pipeline = request.pipeline(w.client, w.concurrency), next_submit = w.page,
+    last = last, got = {} }
+end
+
+-- The answer for page w.page from the pages fetched ahead.
+local function prefetched(w)
+  local pre = w.pre
+  while pre.next_submit <= pre.last and pre.next_submit < w.page + w.concurrency do
+    pre.pipeline:submit(pre.next_submit, "GET", w.res.path,
+      { query = page_query(w, pre.next_submit) })
+    pre.next_submit = pre.next_submit + 1
+  end
+  while pre.got[w.page] == nil do
+    local page, resp, err = pre.pipeline:next()
+    if page == nil then break end
+    pre.got[page] = { resp, err }
+  end
+  local got = pre.got[w.page] or { nil, errors.new{ kind = "usage",
+    message = "page " .. w.page .. " was not fetched", method = "GET", path = w.res.path } }
+  pre.got[w.page] = nil
+  return got[1], got[2]
+end
+
+-- -> items, response | nil (walk over) | nil, err
+local function next_page(w)
+  if w.done then
+    stop_prefetch(w)
+    return nil
+  end
+  if w.max_pages and w.fetched >= w.max_pages then
+    w.done = true
+    stop_prefetch(w)
+    return nil
+  end
+  local items, resp
+  if w.pre and w.page <= w.pre.last then
+    items, resp = take(w, prefetched(w))
+  else
+    stop_prefetch(w)
+    local first = w.fetched == 0
+    items, resp = take(w, w.method(w.client, page_query(w, w.page)))
+    if first and items then start_prefetch(w, resp) end
+  end
+  if w.done then stop_prefetch(w) end
+  return items, resp
+end
+
 -- On 5.4 the generic for closes this 4th value on break, error or end, so a
 -- loop left early drops the buffered page. Earlier versions ignore it.
 local function closer(w)
   return setmetatable({}, { __close = function()
+    stop_prefetch(w)
     w.done, w.buffer, w.seen_ids = true, nil, nil
   end })
 end
@@ -151,16 +222,24 @@ end
 function paginate.each(client, res, fn, opts)
   local w, err = new_walk(client, res, opts)
   if not w then return nil, err end
-  while true do
-    local items, failure = next_page(w)
-    if not items then
-      if failure then return nil, failure end
-      return true
-    end
-    for _, item in ipairs(items) do
-      if fn(item) == false then return true end
+  local function walk()
+    while true do
+      local items, failure = next_page(w)
+      if not items then
+        if failure then return nil, failure end
+        return true
+      end
+      for _, item in ipairs(items) do
+        if fn(item) == false then return true end
+      end
     end
   end
+  if w.concurrency <= 1 then return walk() end
+  -- Pages fetched ahead are dropped however the walk ends, an error in fn too.
+  local results = table.pack and table.pack(pcall(walk)) or { n = 3, pcall(walk) }
+  stop_prefetch(w)
+  if not results[1] then error(results[2], 0) end
+  return results[2], results[3]
 end
 
 -- -> array of every object | nil, err

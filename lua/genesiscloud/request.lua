@@ -73,10 +73,8 @@ end
 -- go over a fresh connection.
 local FRESH_CONNECTION = { POST = true, DELETE = true }
 
--- One attempt: -> result, nil, status | nil, err
-local function attempt_once(client, method, target, body, spec)
-  local status, payload, headers, curl_code, sent =
-    client:perform(method, target, body, FRESH_CONNECTION[method])
+-- What one attempt's core answer means: -> result, nil, status | nil, err, status
+local function outcome(method, target, spec, status, payload, headers, curl_code, sent)
   if status == nil then
     -- payload is the kind ("transport", "timeout", ...), headers the message;
     -- `sent` tells whether any of the request left this machine.
@@ -85,6 +83,12 @@ local function attempt_once(client, method, target, body, spec)
   end
   local result, err = request.interpret(method, target, spec, status, payload, headers)
   return result, err, status
+end
+
+-- One attempt: -> result, nil, status | nil, err
+local function attempt_once(client, method, target, body, spec)
+  return outcome(method, target, spec,
+    client:perform(method, target, body, FRESH_CONNECTION[method]))
 end
 
 -- Tells the client's debug hook about one attempt. The event holds the
@@ -103,6 +107,61 @@ end
 -- Defaults for a client without Lua state (not made by genesiscloud.new).
 local NO_RETRY = { max_retries = 0, now = core.now, sleep = core.sleep }
 
+local function policy_of(client)
+  local st = state.get(client)
+  return st and st.policy or NO_RETRY -- a bare core handle
+end
+
+-- A request ready to be sent, and its retry bookkeeping.
+-- -> job | nil, err
+local function prepare(method, path, spec)
+  spec = spec or {}
+  local target = path .. request.query_string(spec.query)
+  local body
+  if spec.body ~= nil then
+    local err
+    body, err = json.encode(spec.body)
+    if not body then
+      return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
+        method = method, path = target }
+    end
+  end
+  return { method = method, target = target, body = body, spec = spec, attempt = 0,
+    maybe_done = false }
+end
+
+-- Decides after an attempt of `job`: -> result | nil, err (final) |
+-- nil, nil, wait (send again after `wait` seconds). The same rules for a
+-- single request and for each request of a concurrent batch.
+local function judge(policy, job, result, err, status, t0)
+  if policy.debug then
+    report(policy, { method = job.method, path = job.target, status = status or (err and err.status),
+      kind = err and err.kind, attempt = job.attempt, duration = policy.now() - t0,
+      error = err and tostring(err) })
+  end
+  if result ~= nil then return result end
+  local method = job.method
+  -- A DELETE whose earlier attempt may have gone through: gone is done.
+  if method == "DELETE" and job.maybe_done and err.kind == "api" and err.status == 404 then
+    return true
+  end
+  local class = retry.classify(method, err)
+  err.attempts = job.attempt
+  err.retryable = class ~= "final"
+  if class == "ambiguous" then
+    err.ambiguous = true
+    return nil, err
+  end
+  if class == "final" or job.attempt > policy.max_retries then return nil, err end
+  if err.kind ~= "api" and err.sent ~= false then job.maybe_done = true end
+  local wait = retry.delay(job.attempt, policy, err)
+  if policy.deadline and policy.now() - job.started + wait > policy.deadline then
+    err.deadline_exceeded = true
+    return nil, err
+  end
+  return nil, nil, wait
+end
+
 --- Sends one request, retrying what is safe to retry.
 -- @param client the client userdata
 -- @param method "GET", "POST", "PUT", "PATCH" or "DELETE"
@@ -115,53 +174,217 @@ local NO_RETRY = { max_retries = 0, now = core.now, sleep = core.sleep }
 --   `err.retryable` says whether more attempts might have helped, and
 --   `err.ambiguous` marks a POST that may have taken effect.
 function request.send(client, method, path, spec)
-  spec = spec or {}
-  local target = path .. request.query_string(spec.query)
-  local body
-  if spec.body ~= nil then
-    local err
-    body, err = json.encode(spec.body)
-    if not body then
-      return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
-        method = method, path = target }
-    end
-  end
-
-  local st = state.get(client)
-  local policy = st and st.policy or NO_RETRY -- a bare core handle
-  local started = policy.now()
-  local maybe_done = false -- an earlier attempt may have taken effect
-  local attempt = 0
+  local job, perr = prepare(method, path, spec)
+  if not job then return nil, perr end
+  local policy = policy_of(client)
+  job.started = policy.now()
   while true do
-    attempt = attempt + 1
+    job.attempt = job.attempt + 1
     local t0 = policy.now()
-    local result, err, status = attempt_once(client, method, target, body, spec)
-    if policy.debug then
-      report(policy, { method = method, path = target, status = status or (err and err.status),
-        kind = err and err.kind, attempt = attempt, duration = policy.now() - t0,
-        error = err and tostring(err) })
-    end
-    if result ~= nil then return result end
-    -- A DELETE whose earlier attempt may have gone through: gone is done.
-    if method == "DELETE" and maybe_done and err.kind == "api" and err.status == 404 then
-      return true
-    end
-    local class = retry.classify(method, err)
-    err.attempts = attempt
-    err.retryable = class ~= "final"
-    if class == "ambiguous" then
-      err.ambiguous = true
-      return nil, err
-    end
-    if class == "final" or attempt > policy.max_retries then return nil, err end
-    if err.kind ~= "api" and err.sent ~= false then maybe_done = true end
-    local wait = retry.delay(attempt, policy, err)
-    if policy.deadline and policy.now() - started + wait > policy.deadline then
-      err.deadline_exceeded = true
-      return nil, err
-    end
+    local result, err, status = attempt_once(client, method, job.target, job.body, job.spec)
+    local final, ferr, wait = judge(policy, job, result, err, status, t0)
+    if not wait then return final, ferr end
     policy.sleep(wait)
   end
+end
+
+-- ---- concurrent requests -------------------------------------------------
+--
+-- A pipeline runs many requests over the client's multi handle with at
+-- most `concurrency` in flight, each through the same outcome/judge steps
+-- as request.send. A request to be retried waits for its own backoff while
+-- the others go on. Completions come back in the order they finish, with
+-- the key they were submitted under.
+--
+-- Tags are per client; several pipelines may use one client at once (a
+-- concurrent listing whose loop body runs a bulk call), so a completion
+-- that belongs to another pipeline is handed to it.
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+
+local routers = setmetatable({}, { __mode = "k" }) -- client -> { tag, owners }
+
+local function router_of(client)
+  local r = routers[client]
+  if not r then
+    r = { tag = 0, owners = setmetatable({}, { __mode = "v" }) }
+    routers[client] = r
+  end
+  return r
+end
+
+local Pipeline = {}
+Pipeline.__index = Pipeline
+
+--- The largest `concurrency` accepted.
+request.MAX_CONCURRENCY = 64
+--- The default `concurrency` of bulk calls.
+request.DEFAULT_CONCURRENCY = 8
+
+--- A new pipeline over `client` with at most `concurrency` requests in flight.
+function request.pipeline(client, concurrency)
+  return setmetatable({
+    client = client, policy = policy_of(client), router = router_of(client),
+    concurrency = concurrency or request.DEFAULT_CONCURRENCY,
+    queue = {}, active = {}, nactive = 0, inbox = {}, ready = {}, rhead = 1,
+  }, Pipeline)
+end
+
+--- Queues a request; its completion comes back from `next` with `key`.
+function Pipeline:submit(key, method, path, spec)
+  local job, err = prepare(method, path, spec)
+  if not job then
+    self.ready[#self.ready + 1] = { key, nil, err }
+    return
+  end
+  job.key = key
+  self.queue[#self.queue + 1] = job
+end
+
+--- Requests submitted and not yet returned by `next`.
+function Pipeline:pending()
+  return #self.queue + self.nactive + #self.inbox + (#self.ready - self.rhead + 1)
+end
+
+function Pipeline:finish(job, result, err, status, t0)
+  local final, ferr, wait = judge(self.policy, job, result, err, status, t0)
+  if wait then
+    job.ready_at = self.policy.now() + wait
+    self.queue[#self.queue + 1] = job
+  else
+    self.ready[#self.ready + 1] = { job.key, final, ferr }
+  end
+end
+
+-- Starts queued requests whose time has come while there is room.
+function Pipeline:fill()
+  local policy, queue = self.policy, self.queue
+  local now = policy.now()
+  local i = 1
+  while self.nactive < self.concurrency and i <= #queue do
+    local job = queue[i]
+    if job.ready_at == nil or job.ready_at <= now then
+      table.remove(queue, i)
+      job.attempt = job.attempt + 1
+      job.t0 = policy.now()
+      job.started = job.started or job.t0
+      local router = self.router
+      router.tag = router.tag + 1
+      local tag = router.tag
+      local ok, kind, message, curl_code, sent = self.client:multi_add(tag, job.method,
+        job.target, job.body, FRESH_CONNECTION[job.method])
+      if ok then
+        self.active[tag] = job
+        router.owners[tag] = self
+        self.nactive = self.nactive + 1
+      else
+        local _, err = outcome(job.method, job.target, job.spec, nil, kind, message,
+          curl_code, sent)
+        self:finish(job, nil, err, nil, job.t0)
+      end
+    else
+      i = i + 1
+    end
+  end
+end
+
+-- Seconds until the earliest queued retry may start (0: now), or nil.
+function Pipeline:next_start()
+  local earliest
+  for _, job in ipairs(self.queue) do
+    local at = job.ready_at or 0
+    if not earliest or at < earliest then earliest = at end
+  end
+  if earliest then return math.max(0, earliest - self.policy.now()) end
+end
+
+function Pipeline:complete(packed)
+  local tag = packed[1]
+  local job = self.active[tag]
+  if not job then return end
+  self.active[tag] = nil
+  self.nactive = self.nactive - 1
+  local result, err, status = outcome(job.method, job.target, job.spec,
+    unpack(packed, 2, packed.n))
+  self:finish(job, result, err, status, job.t0)
+end
+
+--- The next finished request: `key, result` or `key, nil, err`; nil when
+-- nothing is left. Blocks while requests are in flight.
+function Pipeline:next()
+  while true do
+    local ready = self.ready
+    if self.rhead <= #ready then
+      local item = ready[self.rhead]
+      ready[self.rhead] = nil
+      self.rhead = self.rhead + 1
+      if self.rhead > #ready then self.ready, self.rhead = {}, 1 end
+      return item[1], item[2], item[3]
+    end
+    self:fill()
+    if self.rhead <= #self.ready then -- luacheck: ignore 542
+      -- a request could not even start: the loop returns it first
+    elseif #self.inbox > 0 then
+      self:complete(table.remove(self.inbox, 1))
+    elseif self.nactive == 0 then
+      local wait = self:next_start()
+      if not wait then return nil end
+      if wait > 0 then self.policy.sleep(wait) end
+    else
+      local timeout
+      if self.nactive < self.concurrency then timeout = self:next_start() end
+      local got = pack(self.client:multi_next(timeout))
+      local tag = got[1]
+      if tag == nil then
+        -- The core has nothing in flight: the client was closed under us.
+        for t, job in pairs(self.active) do
+          self.active[t] = nil
+          self.nactive = self.nactive - 1
+          job.attempt = math.max(job.attempt, 1)
+          self:finish(job, nil, errors.new{ kind = "usage", message = "the client is closed",
+            method = job.method, path = job.target }, nil, job.t0)
+        end
+      elseif tag ~= false then
+        local owner = self.router.owners[tag]
+        self.router.owners[tag] = nil
+        if owner == self then
+          self:complete(got)
+        elseif owner then
+          owner.inbox[#owner.inbox + 1] = got
+        end
+      end
+    end
+  end
+end
+
+--- Drops everything not yet returned; requests in flight are cancelled.
+function Pipeline:close()
+  for tag in pairs(self.active) do
+    self.client:multi_cancel(tag)
+    self.router.owners[tag] = nil
+  end
+  self.active, self.nactive, self.queue, self.inbox, self.ready, self.rhead = {}, 0, {}, {}, {}, 1
+end
+
+--- Sends many requests concurrently, each with the retries of `send`.
+-- @param client the client
+-- @param calls array of `{ method, path, spec }`
+-- @param concurrency requests in flight at most (default 8)
+-- @return array of results in the order of `calls`, each the call's result
+--   or its error object, and the number of errors
+function request.send_many(client, calls, concurrency)
+  local p = request.pipeline(client, concurrency)
+  for i, call in ipairs(calls) do p:submit(i, call[1], call[2], call[3]) end
+  local results, failed = {}, 0
+  while true do
+    local key, result, err = p:next()
+    if key == nil then break end
+    if result == nil then failed = failed + 1 end
+    results[key] = result == nil and err or result
+  end
+  p:close()
+  return results, failed
 end
 
 --- Turns one HTTP response into the call's result: checks the status,

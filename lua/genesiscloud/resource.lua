@@ -19,6 +19,7 @@ local paginate = require "genesiscloud.paginate"
 local wait = require "genesiscloud.wait"
 local ensure = require "genesiscloud.ensure"
 local retry = require "genesiscloud.retry"
+local validate = require "genesiscloud.validate"
 
 local resource = {}
 
@@ -69,7 +70,8 @@ function resource.install(res)
 
   -- After a create whose answer was lost the object may exist: the newest
   -- one with the same key whose fields match the spec. -> obj | false | nil, err
-  local function find_created(self, spec)
+  -- `exclude`: ids already accounted for (other creates of the same batch).
+  local function find_created(self, spec, exclude)
     local key = res.key
     if not key or spec[key] == nil then return false end
     local all, err = paginate.all(self, res, { per_page = 100 })
@@ -77,6 +79,7 @@ function resource.install(res)
     for i = #all, 1, -1 do
       local obj = all[i]
       if obj[key] == spec[key] and obj.status ~= (res.deleting_status or "deleting")
+          and not (exclude and exclude[obj.id])
           and not (res.compare and res.compare(obj, spec)) then
         return obj
       end
@@ -86,15 +89,20 @@ function resource.install(res)
 
   -- POST is not idempotent: it is sent again only when it provably did not
   -- take effect, so one create never leaves two objects behind.
-  local function create(self, spec)
+  -- `err`: an ambiguous failure of a POST already sent (by a bulk create),
+  -- to be sorted out first.
+  local function create(self, spec, err, exclude)
     local policy = client.state(self).policy
     local attempts = 0
     while true do
-      local obj, err = request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
-      if obj or not err.ambiguous then return obj, err end
+      if err == nil then
+        local obj
+        obj, err = request.send(self, "POST", res.path, { body = spec, expect = 201, unwrap = s })
+        if obj or not err.ambiguous then return obj, err end
+      end
       attempts = attempts + err.attempts
       err.attempts = attempts
-      local found, find_err = find_created(self, spec)
+      local found, find_err = find_created(self, spec, exclude)
       if found then return found end
       if found == nil or attempts > policy.max_retries then
         err.message = err.message .. " (the " .. s:gsub("_", " ") .. " may or may not have been created"
@@ -102,6 +110,7 @@ function resource.install(res)
         return nil, err
       end
       policy.sleep(retry.delay(attempts, policy, err))
+      err = nil
     end
   end
 
@@ -184,7 +193,120 @@ function resource.install(res)
     return request.send(self, "DELETE", resource.item_path(res, id), { expect = 204 })
   end
 
+  resource.install_bulk(res, create)
   resource.install_loops(res)
+end
+
+local BULK_OPTIONS = { concurrency = true }
+
+-- -> concurrency | nil, err
+local function bulk_options(opts, fname)
+  if opts == nil then return request.DEFAULT_CONCURRENCY end
+  check_table_arg(opts, 2, fname)
+  for k in pairs(opts) do
+    if not BULK_OPTIONS[k] then
+      return nil, errors.new{ kind = "usage", message = fname .. ": unknown option '" .. tostring(k) .. "'" }
+    end
+  end
+  local ok, err = validate.integer(opts.concurrency, "concurrency",
+    { optional = true, min = 1, max = request.MAX_CONCURRENCY })
+  if not ok then return nil, err end
+  return opts.concurrency or request.DEFAULT_CONCURRENCY
+end
+
+-- Runs `calls` (some slots may already hold an error) concurrently; fills
+-- `results` in input order.
+local function run_bulk(self, calls, results, concurrency)
+  local idx, batch = {}, {}
+  for i = 1, #results do
+    if calls[i] then
+      batch[#batch + 1] = calls[i]
+      idx[#batch] = i
+    end
+  end
+  local out = request.send_many(self, batch, concurrency)
+  for j, i in ipairs(idx) do results[i] = out[j] end
+  return results
+end
+
+--- Adds the bulk methods for `res`: `get_<plural>(ids, opts)`,
+-- `delete_<plural>(ids, opts)` and `create_<plural>(specs, opts)`. Each runs
+-- its requests with `opts.concurrency` (default 8) in flight and returns an
+-- array with one entry per input, in input order: the result, or the error
+-- object of that input. Retries apply to each request as for single calls.
+function resource.install_bulk(res, create)
+  local m = client.methods
+  local s, p = res.singular, res.plural
+
+  -- ids -> array of calls, with usage errors in place of empty ids
+  local function id_calls(ids, fname, method, spec)
+    check_table_arg(ids, 1, fname)
+    local calls, results = {}, {}
+    for i, id in ipairs(ids) do
+      if type(id) ~= "string" then
+        error(("bad argument #1 to '%s' (string ids expected, got %s at %d)"):format(fname, type(id), i), 3)
+      end
+      if id == "" then
+        results[i] = errors.new{ kind = "usage", message = fname .. ": id " .. i .. " is empty" }
+      else
+        calls[i] = { method, resource.item_path(res, id), spec }
+      end
+    end
+    return calls, results, #ids
+  end
+
+  local function bulk_ids(name, method, spec)
+    m[name] = function(self, ids, opts)
+      local calls, results, n = id_calls(ids, name, method, spec)
+      local concurrency, err = bulk_options(opts, name)
+      if not concurrency then return nil, err end
+      err = closed_error(self)
+      if err then return nil, err end
+      for i = 1, n do results[i] = results[i] or false end
+      return run_bulk(self, calls, results, concurrency)
+    end
+  end
+  bulk_ids("get_" .. p, "GET", { unwrap = s })
+  bulk_ids("delete_" .. p, "DELETE", { expect = 204 })
+
+  local create_name = "create_" .. p
+  m[create_name] = function(self, specs, opts)
+    check_table_arg(specs, 1, create_name)
+    local concurrency, err = bulk_options(opts, create_name)
+    if not concurrency then return nil, err end
+    err = closed_error(self)
+    if err then return nil, err end
+    local calls, results = {}, {}
+    for i, spec in ipairs(specs) do
+      if type(spec) ~= "table" then
+        error(("bad argument #1 to '%s' (tables expected, got %s at %d)"):format(create_name, type(spec), i), 2)
+      end
+      local ok, verr = true, nil
+      if res.validate then ok, verr = res.validate(spec) end
+      if ok then
+        calls[i] = { "POST", res.path, { body = spec, expect = 201, unwrap = s } }
+        results[i] = false
+      else
+        results[i] = verr
+      end
+    end
+    run_bulk(self, calls, results, concurrency)
+    -- A create whose answer was lost may have worked: look before sending
+    -- it again, one at a time, never counting an object created for
+    -- another entry of this batch.
+    local claimed = {}
+    for _, r in ipairs(results) do
+      if not errors.is(r) and type(r) == "table" and r.id then claimed[r.id] = true end
+    end
+    for i, r in ipairs(results) do
+      if errors.is(r) and r.ambiguous then
+        local obj, cerr = create(self, specs[i], r, claimed)
+        results[i] = obj or cerr
+        if obj and obj.id then claimed[obj.id] = true end
+      end
+    end
+    return results
+  end
 end
 
 -- Iterators raise instead of returning nil, err (a `for` cannot take an

@@ -1,0 +1,78 @@
+/*
+ * The client userdata's layout and the pieces of a request that the single
+ * (client.c) and concurrent (multi.c) transfers share. Internal to the
+ * core: nothing here is part of the module's interface.
+ */
+#ifndef GENESISCLOUD_CLIENT_IMPL_H
+#define GENESISCLOUD_CLIENT_IMPL_H
+
+#include <curl/curl.h>
+
+#include "buffer.h"
+#include "client.h"
+
+typedef struct gc_multi gc_multi; /* multi.c */
+
+typedef struct gc_client {
+  CURL *curl;        /* NULL once closed */
+  CURLSH *share;     /* connection, DNS and TLS session caches */
+  gc_multi *multi;   /* concurrent transfers, made on first use */
+  char *endpoint;    /* no trailing slash */
+  char *auth_header; /* "X-Auth-Token: ..." or "Authorization: Bearer ..." */
+  char *user_agent;
+  char *cafile; /* CA bundle to verify the server with, or NULL */
+  char *capath; /* directory of CA certificates, or NULL */
+  long timeout_ms;
+  long connect_timeout_ms;
+  gc_buffer body;
+  gc_buffer headers;
+  long new_connections; /* connections the last request had to open */
+  double total_time;    /* seconds the last request took */
+  long request_size;    /* bytes of request the last transfer sent */
+  long total_requests;    /* transfers finished, single and concurrent */
+  long total_connections; /* connections those transfers opened */
+  char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
+} gc_client;
+
+/* One request's arguments, checked. */
+typedef struct gc_request {
+  int method; /* index into gc_methods */
+  const char *url;
+  const char *body; /* NULL: no body */
+  size_t body_len;
+  int fresh; /* open a new connection */
+} gc_request;
+
+extern const char *const gc_methods[];
+
+gc_client *gc_check_client(lua_State *L);
+
+/* Reads (method, path, body, fresh) from stack slots first..first+3 into
+ * req, raising on bad arguments, and pushes the URL (req->url points into
+ * it). The client must be open. */
+void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req);
+
+/* The request header list; NULL when out of memory. */
+struct curl_slist *gc_request_headers(const gc_client *c, int has_body);
+
+/* Sets every option of a request on a freshly reset easy handle. `body`
+ * must live until the transfer ends. No Lua. */
+void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
+                   const char *body, struct curl_slist *headers,
+                   char *errbuf, gc_buffer *body_buf, gc_buffer *header_buf);
+
+/* After a finished transfer on `easy`: pushes `status, body, headers` or
+ * `nil, kind, message, curl_code, sent`; returns the number pushed. */
+int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
+                    const gc_buffer *body, const gc_buffer *headers,
+                    const char *errbuf, int *new_connections);
+
+/* nil, kind, message, curl_code, sent */
+int gc_push_failure(lua_State *L, const char *kind, const char *message,
+                    int code, int sent);
+
+/* multi.c */
+void gc_multi_free(gc_multi *m);
+void gc_multi_register(lua_State *L); /* adds methods to the table on top */
+
+#endif
