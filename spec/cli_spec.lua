@@ -10,14 +10,14 @@ end
 
 local function read_command(command)
   local pipe = assert(io.popen(command, "r"))
-  local out = pipe:read("a")
+  local out = pipe:read("*a")
   pipe:close()
   return out
 end
 
 local function slurp(path)
   local f = assert(io.open(path, "r"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -41,8 +41,14 @@ local function tmpfile(suffix, text)
   return write_file(path, text)
 end
 
+-- os.execute: true on success from Lua 5.2 on, 0 on 5.1 and LuaJIT.
+local function succeeds(command)
+  local result = os.execute(command)
+  return result == true or result == 0
+end
+
 local function has_script()
-  return os.execute("command -v script >/dev/null 2>&1") == true
+  return succeeds("command -v script >/dev/null 2>&1")
 end
 
 -- The environment every run starts from: none of the caller's Lua paths
@@ -683,8 +689,8 @@ return {
       local command = ("cd %s && %s GENESISCLOUD_TOKEN=emu-cli-token timeout -s KILL 30 bin/genesiscloud emulator"
         .. " --port 0 --create-delay 0 2>&1; echo \"exit=$?\""):format(q(ROOT), CLEAN_ENV)
       local pipe = assert(io.popen(command, "r"))
-      local url = pipe:read("l")
-      local pid_line = pipe:read("l")
+      local url = pipe:read("*l")
+      local pid_line = pipe:read("*l")
       local pid = tonumber(pid_line and pid_line:match("^pid=(%d+)$"))
       if not pid then
         pipe:close()
@@ -706,8 +712,8 @@ return {
       assert.are.equal(1, json(ok(cli({ "sg", "list" },
         { env = { GENESISCLOUD_TOKEN = "emu-cli-token", GENESISCLOUD_ENDPOINT = url } }))).total_count)
 
-      assert.is_true(os.execute("kill -TERM " .. pid))
-      local rest = pipe:read("a")
+      assert.is_true(succeeds("kill -TERM " .. pid))
+      local rest = pipe:read("*a")
       finished = true
       assert.matches("exit=0\n$", rest)
     end)

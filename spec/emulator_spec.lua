@@ -30,7 +30,7 @@ end
 
 local function curl(args)
   local p = assert(io.popen("curl -s --path-as-is -w '\\n%{http_code}' " .. args))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local body, code = out:match("^(.*)\n(%d+)$")
   return tonumber(code), body
@@ -44,9 +44,17 @@ end
 local function running(pid)
   local f = io.open("/proc/" .. pid .. "/stat")
   if not f then return false end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s:match("%)%s+(%S)") ~= "Z"
+end
+
+-- io.popen's close() reports how the process ended on Lua 5.2+ only.
+local function needs_exit_status()
+  if _VERSION == "Lua 5.1" then
+    pending("an exit status from io.popen needs Lua 5.2+")
+    return true
+  end
 end
 
 local function wait_until(deadline_s, fn)
@@ -396,6 +404,8 @@ describe("emulator over HTTP", function()
     end)
 
     it("are kept to loopback peers", function()
+      -- The server's modules run on lua5.4 (they use 5.3 operators).
+      if not math.type then return pending("the server's modules need Lua 5.3+") end
       local server = require "genesiscloud.emulator.server"
       for addr, want in pairs{ ["127.0.0.1"] = true, ["127.1.2.3"] = true, ["::1"] = true,
         ["::ffff:127.0.0.1"] = true, ["10.0.0.1"] = false, ["::ffff:10.0.0.1"] = false, ["2001:db8::1"] = false } do
@@ -461,7 +471,7 @@ describe("emulator.start and stop", function()
       .. "local e = assert(require('genesiscloud.emulator').start{ token = 't' })\n"
       .. "io.write(e.pid, '\\n') io.flush() os.exit(0, false)\n"
     local p = assert(io.popen(LUA .. " -e " .. shell_quote(script)))
-    local pid = tonumber(p:read("l"))
+    local pid = tonumber(p:read("*l"))
     p:close()
     assert.is_number(pid)
     finally(function()
@@ -476,8 +486,8 @@ describe("bin/genesiscloud-emulator", function()
   -- early, so a failing test cannot leave busted waiting on the pipe.
   local function spawn(args, env)
     local p = assert(io.popen((env or "") .. " exec " .. LUA .. " " .. BIN .. " " .. args, "r"))
-    local proc = { pipe = p, url = p:read("l") }
-    proc.pid = tonumber(((p:read("l") or ""):match("^pid=(%d+)$")))
+    local proc = { pipe = p, url = p:read("*l") }
+    proc.pid = tonumber(((p:read("*l") or ""):match("^pid=(%d+)$")))
     finally(function()
       if proc.pipe then
         if proc.pid and running(proc.pid) then os.execute("kill -KILL " .. proc.pid) end
@@ -496,6 +506,7 @@ describe("bin/genesiscloud-emulator", function()
   end
 
   it("prints its URL and pid, serves, and exits 0 on SIGTERM", function()
+    if needs_exit_status() then return end
     local proc = spawn("--port 0 --token abc --create-delay 0")
     assert.matches("^http://127%.0%.0%.1:%d+/compute/v1$", proc.url)
     assert.is_number(proc.pid)
@@ -505,6 +516,7 @@ describe("bin/genesiscloud-emulator", function()
   end)
 
   it("exits 0 on SIGINT", function()
+    if needs_exit_status() then return end
     local proc = spawn("--port 0")
     assert.are.same({ true, "exit", 0 }, stop(proc, "INT"))
   end)
@@ -519,7 +531,7 @@ describe("bin/genesiscloud-emulator", function()
 
   it("binds ::1 when asked", function()
     local f = io.open("/proc/net/if_inet6")
-    local has_v6 = f and (f:read("a") or ""):find("00000000000000000000000000000001", 1, true)
+    local has_v6 = f and (f:read("*a") or ""):find("00000000000000000000000000000001", 1, true)
     if f then f:close() end
     if not has_v6 then return pending("no IPv6 loopback here") end
     local proc = spawn("--host ::1")
@@ -529,12 +541,13 @@ describe("bin/genesiscloud-emulator", function()
   end)
 
   it("--help prints usage and exits 0; an unknown flag exits 2", function()
+    if needs_exit_status() then return end
     local p = assert(io.popen(LUA .. " " .. BIN .. " --help"))
-    local out = p:read("a")
+    local out = p:read("*a")
     assert.are.same({ true, "exit", 0 }, { p:close() })
     assert.matches("%-%-create%-delay", out)
     p = assert(io.popen(LUA .. " " .. BIN .. " --bogus 2>/dev/null"))
-    p:read("a")
+    p:read("*a")
     assert.are.same({ nil, "exit", 2 }, { p:close() })
   end)
 end)

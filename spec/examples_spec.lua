@@ -7,12 +7,7 @@ local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local function read_command(command)
-  local pipe = assert(io.popen(command, "r"))
-  local out = pipe:read("a")
-  local ok, how, code = pipe:close()
-  return out, ok, how, code
-end
+local read_command = helper.run
 
 local ROOT = assert(read_command("pwd"):match("^(.-)\n?$"))
 local DEBIAN = "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
@@ -241,7 +236,7 @@ describe("examples", function()
   it("busted_with_emulator_spec.lua reports a failing test as a failure", function()
     -- The same file with one expectation broken must make busted exit non-zero,
     -- or the passing run above would prove nothing.
-    local source = assert(io.open(ROOT .. "/examples/busted_with_emulator_spec.lua")):read("a")
+    local source = assert(io.open(ROOT .. "/examples/busted_with_emulator_spec.lua")):read("*a")
     local broken, n = source:gsub('assert%.are%.equal%("unchanged", action%)', 'assert.are.equal("updated", action)')
     assert.are.equal(1, n)
     local base = os.tmpname() -- creates `base`, which is removed below too

@@ -21,6 +21,18 @@ function helper.client(emu, opts)
   return assert(helper.genesiscloud.new(merged))
 end
 
+--- Runs a shell command; returns its output, true when it exited with
+-- status 0, "exit" and the status. Portable: io.popen's close() reports
+-- the status on Lua 5.2+ only, so the status travels on a last line.
+function helper.run(command)
+  local pipe = assert(io.popen("( " .. command .. "\n); echo \"@exit $?\"", "r"))
+  local out = pipe:read("*a")
+  pipe:close()
+  local text, code = out:match("^(.-)@exit (%d+)\n?$")
+  code = tonumber(code)
+  return text or out, code == 0, "exit", code
+end
+
 --- A free TCP port on 127.0.0.1, for servers that cannot take port 0.
 function helper.free_port()
   local socket = require "cqueues.socket"

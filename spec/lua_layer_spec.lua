@@ -46,7 +46,7 @@ local function assert_only_gets(log)
   end)())
 end
 
-local function ceil_div(a, b) return (a + b - 1) // b end
+local function ceil_div(a, b) return math.floor((a + b - 1) / b) end
 
 describe("lua layer against the emulator", function()
   local emu, client

@@ -11,7 +11,7 @@ describe("TLS", function()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir))
     local pipe = assert(io.popen("spec/support/make-test-cert " .. dir))
-    pipe:read("a")
+    pipe:read("*a")
     assert(pipe:close(), "make-test-cert failed")
     ca = dir .. "/ca.pem"
     emu = helper.start_emulator{ tls_cert = dir .. "/server.pem", tls_key = dir .. "/server.key" }

@@ -9,6 +9,7 @@
 -- blocking, the server must run on its own) and talks to its control routes
 -- with lua-http's client, so this module does not need the C core.
 -- See docs/emulator.md.
+-- @module genesiscloud.emulator
 
 local emulator = { _VERSION = "0.1.0" }
 
@@ -26,8 +27,27 @@ end
 
 local cjson = require("cjson.safe").new()
 
+-- This launcher runs in the caller's Lua (5.1 to 5.4, LuaJIT); the server
+-- it starts always runs on lua5.4. Before 5.3 there are no integers: a
+-- whole number counts as one.
+local math_type = math.type or function(x)
+  if type(x) ~= "number" then return nil end
+  return (x == math.floor(x) and x > -2^53 and x < 2^53) and "integer" or "float"
+end
+local tointeger = math.tointeger or function(x) return x end
+
 local DEFAULT_TIMEOUT = 5
-local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed" }
+local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed",
+  "tls_cert", "tls_key" }
+-- Fault settings, checked by the server's own rules (state.check_config),
+-- and how each becomes a command-line flag.
+local FAULT_FLAGS = {
+  { "latency", "--latency" }, { "fault_rate", "--fault-rate" }, { "faults", "--faults" },
+  { "fault_status", "--fault-status" }, { "retry_after", "--retry-after" },
+  { "stall_seconds", "--stall-seconds" }, { "oversize_bytes", "--oversize-bytes" },
+  { "fault_seed", "--fault-seed" }, { "fault_methods", "--fault-methods" },
+}
+for _, f in ipairs(FAULT_FLAGS) do OPTIONS[#OPTIONS + 1] = f[1] end
 
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -58,7 +78,7 @@ local function clean(v)
     if x == cjson.null then
       v[k] = nil
     elseif type(x) == "number" then
-      v[k] = math.tointeger(x) or x
+      v[k] = tointeger(x) or x
     else
       clean(x)
     end
@@ -66,6 +86,9 @@ local function clean(v)
   return v
 end
 
+--- The handle `start` returns: `endpoint`, `token`, `url`, `pid` and the
+-- methods below.
+-- @type handle
 local Handle = {}
 Handle.__index = Handle
 
@@ -73,7 +96,7 @@ Handle.__index = Handle
 function Handle:_call(method, path, body)
   local request, err = require_http("http.request")
   if not request then return nil, "lua-http is not available: " .. tostring(err) end
-  local req = request.new_from_uri(self.url .. path)
+  local req = request.new_from_uri(self.control_url .. path)
   req.headers:upsert(":method", method)
   if body ~= nil then
     local text = assert(cjson.encode(body))
@@ -125,7 +148,10 @@ function Handle:reset()
   return self:_control("POST", "/_emulator/reset", nil, 204)
 end
 
---- Changes create_delay, update_delay, delete_delay, put_405 at runtime.
+--- Changes `create_delay`, `update_delay`, `delete_delay`, `put_405` and the
+-- fault settings (`latency`, `fault_rate`, `faults`, `fault_status`,
+-- `retry_after`, `stall_seconds`, `oversize_bytes`, `fault_seed`,
+-- `fault_methods`) at runtime.
 -- Returns the whole configuration.
 function Handle:configure(settings)
   if type(settings) ~= "table" then return nil, "configure expects a table" end
@@ -149,7 +175,7 @@ end
 local function alive(pid)
   local f = io.open("/proc/" .. pid .. "/stat", "r")
   if not f then return false end
-  local s = f:read("a") or ""
+  local s = f:read("*a") or ""
   f:close()
   local st = s:match("%)%s+(%S)")
   return st ~= nil and st ~= "Z"
@@ -198,6 +224,24 @@ local function check_opts(opts)
   for k in pairs(opts) do
     if not known[k] then return nil, "unknown option '" .. tostring(k) .. "'" end
   end
+  -- The server's own rules need Lua 5.3+ (its modules use 64-bit integer
+  -- operators); on older Lua the server checks them and refuses to start.
+  local state = math.type and require "genesiscloud.emulator.state"
+  for _, f in ipairs(FAULT_FLAGS) do
+    if state and opts[f[1]] ~= nil then
+      local v, err = state.check_config(f[1], opts[f[1]])
+      if v == nil then return nil, err end
+    end
+  end
+  if (opts.tls_cert == nil) ~= (opts.tls_key == nil) then
+    return nil, "tls_cert and tls_key must be given together"
+  end
+  for _, k in ipairs{ "tls_cert", "tls_key" } do
+    if opts[k] ~= nil then
+      if type(opts[k]) ~= "string" or opts[k] == "" then return nil, k .. " must be a file name" end
+      if not file_exists(opts[k]) then return nil, k .. ": cannot read " .. opts[k] end
+    end
+  end
   for _, k in ipairs{ "create_delay", "update_delay", "delete_delay", "timeout" } do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v < 0 or v ~= v) then
@@ -215,21 +259,26 @@ local function check_opts(opts)
       return nil, k .. " must be a non-empty string"
     end
   end
-  if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then
+  if opts.seed ~= nil and math_type(opts.seed) ~= "integer" then
     return nil, "seed must be an integer"
   end
-  if opts.port ~= nil and (math.type(opts.port) ~= "integer" or opts.port < 0 or opts.port > 65535) then
+  if opts.port ~= nil and (math_type(opts.port) ~= "integer" or opts.port < 0 or opts.port > 65535) then
     return nil, "port must be an integer 0..65535"
   end
   return opts
 end
+
+--- Starting a server process, or running one in this process.
+-- @section server
 
 --- Starts an emulator process and returns its handle, or nil and a message.
 -- opts: token (default: $GENESISCLOUD_TOKEN or "emulator-token"),
 -- create_delay (1), update_delay (1), delete_delay (0), put_405 (false),
 -- seed, host ("127.0.0.1"), port (0 = any free port), lua ("lua5.4"),
 -- script (path of bin/genesiscloud-emulator), timeout (5, for control calls),
--- stderr (a file the server's messages are appended to; default: ours).
+-- stderr (a file the server's messages are appended to; default: ours),
+-- the fault settings (see configure), tls_cert and tls_key (PEM files:
+-- serve HTTPS).
 function emulator.start(opts)
   local err
   opts, err = check_opts(opts)
@@ -257,6 +306,14 @@ function emulator.start(opts)
   flag("--delete-delay", opts.delete_delay)
   flag("--put-405", opts.put_405 or nil)
   flag("--seed", opts.seed)
+  for _, f in ipairs(FAULT_FLAGS) do
+    local v = opts[f[1]]
+    if type(v) == "table" then v = table.concat(v, ",") end
+    if v == false then v = nil end
+    flag(f[2], v)
+  end
+  flag("--tls-cert", opts.tls_cert)
+  flag("--tls-key", opts.tls_key)
   flag("--exit-with-parent", true)
   -- the token goes through the environment, not argv (which `ps` shows)
   local command = "GENESISCLOUD_TOKEN=" .. shell_quote(token) .. " exec " .. table.concat(argv, " ")
@@ -264,8 +321,8 @@ function emulator.start(opts)
 
   local pipe, perr = io.popen(command, "r")
   if not pipe then return nil, "cannot start the emulator: " .. tostring(perr) end
-  local url_line = pipe:read("l")
-  local pid_line = pipe:read("l")
+  local url_line = pipe:read("*l")
+  local pid_line = pipe:read("*l")
   local endpoint = url_line and url_line:match("^(https?://%S+/compute/v1)$")
   if not endpoint then
     local _, how, code = pipe:close()
@@ -275,6 +332,10 @@ function emulator.start(opts)
   local handle = setmetatable({
     endpoint = endpoint,
     url = endpoint:sub(1, -#"/compute/v1" - 1),
+    -- An HTTPS emulator takes plain HTTP on the same port for its control
+    -- routes (only): no certificate to trust, and no TLS in this process
+    -- (cqueues' TLS keeps a one-time allocation valgrind calls lost).
+    control_url = endpoint:sub(1, -#"/compute/v1" - 1):gsub("^https:", "http:"),
     token = token,
     pid = pid_line and tonumber(pid_line:match("^pid=(%d+)$")),
     pipe = pipe,

@@ -1,9 +1,16 @@
--- Security-group rules: builders, compact text ("ingress tcp 8080-8085"),
--- and set operations (normalize, equal, diff).
+--- Security-group rules: builders, compact text ("ingress tcp 8080-8085"),
+-- and set operations (normalize, equal, diff). Also `genesiscloud.rules`.
 --
--- A rule is a plain table with at most the four API keys. Builder results
--- carry a metatable holding only __tostring, so they print nicely and are
--- still accepted unchanged by every operation and by the JSON encoder.
+-- A rule is a plain table with at most the four API keys (`direction`,
+-- `protocol`, `port_range_min`, `port_range_max`). Builder results carry a
+-- metatable holding only `__tostring`, so they print nicely and are still
+-- accepted unchanged by every operation and by the JSON encoder.
+-- @module genesiscloud.rules
+-- @usage
+-- local rules = require "genesiscloud.rules"
+-- local list = { rules.ssh(), rules.ingress.tcp(8080, 8085), rules.egress.all(),
+--   assert(rules.parse("ingress udp 51820")) }
+-- print(list[2]) --> ingress tcp 8080-8085
 
 local errors = require "genesiscloud.errors"
 local validate = require "genesiscloud.validate"
@@ -21,7 +28,12 @@ local function port_text(p)
   return tostring(p)
 end
 
--- Best effort for any table, valid or not, so API results always print.
+--- The text form of a rule, e.g. `"ingress tcp 8080-8085"`. Best effort
+-- for any table, valid or not, so API results always print.
+-- @tparam table rule
+-- @treturn string
+-- @raise when `rule` is not a table
+-- @usage for _, r in ipairs(sg.rules) do print(rules.format(r)) end
 function rules.format(rule)
   if type(rule) ~= "table" then
     error("bad argument #1 to 'rules.format' (table expected, got " .. type(rule) .. ")", 2)
@@ -73,9 +85,32 @@ for _, direction in ipairs(validate.DIRECTIONS) do
   end
 end
 
+--- Builds an ingress rule for one protocol. Every protocol (`tcp`, `udp`,
+-- `icmp`, `all`) exists under both `rules.ingress` and `rules.egress`;
+-- `icmp` and `all` take no ports.
+-- @function ingress.tcp
+-- @tparam[opt] integer min first port (1..65535); none: all ports
+-- @tparam[opt=min] integer max last port
+-- @treturn table the rule
+-- @raise on a bad port (a mistake in the code): `rules.ingress.tcp(70000)`
+-- @usage rules.ingress.tcp(22); rules.ingress.tcp(8080, 8085); rules.ingress.udp(); rules.ingress.icmp()
+
+--- Builds an egress rule; the same builders as `ingress.tcp`.
+-- @function egress.all
+-- @treturn table the rule
+-- @usage rules.egress.all(); rules.egress.tcp(443)
+
+--- `ingress tcp 22`.
+-- @treturn table the rule
 function rules.ssh() return rules.ingress.tcp(22) end
+--- `ingress tcp 80`.
+-- @treturn table the rule
 function rules.http() return rules.ingress.tcp(80) end
+--- `ingress tcp 443`.
+-- @treturn table the rule
 function rules.https() return rules.ingress.tcp(443) end
+--- `ingress icmp`.
+-- @treturn table the rule
 function rules.ping() return rules.ingress.icmp() end
 
 -- Text ----------------------------------------------------------------------
@@ -98,8 +133,15 @@ local function read_port(token)
   return n
 end
 
--- "ingress tcp 8080-8085", "ingress udp 53", "ingress tcp" (all ports),
--- "ingress icmp", "egress all". Case does not matter.
+--- Reads a rule from text: `"ingress tcp 8080-8085"`, `"ingress udp 53"`,
+-- `"ingress tcp"` (all ports), `"ingress icmp"`, `"egress all"`. Case
+-- does not matter.
+-- @tparam string text
+-- @treturn table the rule
+-- @return[2] nil
+-- @treturn[2] genesiscloud.error kind `"validation"`, saying what cannot be read
+-- @raise when `text` is not a string
+-- @usage local r, err = rules.parse("ingress tcp 70000") -- nil, "... port 70000 is out of range 1..65535"
 function rules.parse(text)
   if type(text) ~= "string" then
     error("bad argument #1 to 'rules.parse' (string expected, got " .. type(text) .. ")", 2)
@@ -173,8 +215,13 @@ local function rule_key(rule)
   }, "\0")
 end
 
--- Canonical order (direction, protocol, ports), duplicates removed.
--- Extra keys a server may add to rules are ignored.
+--- A sorted copy of a list of rules (direction, protocol, ports), with
+-- duplicates removed. `22` and `22.0` are the same port, and "all ports"
+-- written as no ports or as 1-65535 is the same rule. Extra keys a server
+-- may add to rules are ignored.
+-- @tparam table list rules
+-- @treturn table new rule tables
+-- @raise when `list` is not a table
 function rules.normalize(list)
   if type(list) ~= "table" then
     error("bad argument #1 to 'rules.normalize' (table expected, got " .. type(list) .. ")", 2)
@@ -210,11 +257,21 @@ local function missing(a_set, b_set)
   return out
 end
 
+--- What changes `current` into `desired`, comparing them as sets (see
+-- `normalize`).
+-- @tparam table current rules
+-- @tparam table desired rules
+-- @treturn table `{ add = { rules in desired only }, remove = { rules in current only } }`
+-- @usage local d = rules.diff(sg.rules, wanted); for _, r in ipairs(d.add) do print("+ " .. tostring(r)) end
 function rules.diff(current, desired)
   local cur, want = key_set(current or {}), key_set(desired or {})
   return { add = missing(want, cur), remove = missing(cur, want) }
 end
 
+--- Whether two lists hold the same rules, as sets (see `normalize`).
+-- @tparam table a rules
+-- @tparam table b rules
+-- @treturn boolean
 function rules.equal(a, b)
   local d = rules.diff(a, b)
   return #d.add == 0 and #d.remove == 0

@@ -1,9 +1,17 @@
--- Checks run before anything is sent, so a mistake is reported with the
+--- Checks run before anything is sent, so a mistake is reported with the
 -- field path and value a person wrote instead of an HTTP 400 from the API.
 --
 -- Every check returns `true` or `nil, err` (kind "validation", `field`,
 -- `value`). The small checkers at the top are generic so that validators of
 -- other resources stay a few lines long.
+-- @module genesiscloud.validate
+-- @usage
+-- local validate = require "genesiscloud.validate"
+-- local function volume(spec)
+--   local ok, err = validate.string(spec.name, "name", { non_empty = true })
+--   if not ok then return nil, err end
+--   return validate.integer(spec.size, "size", { min = 1, max = 10000 })
+-- end
 
 local errors = require "genesiscloud.errors"
 
@@ -36,13 +44,21 @@ local function path(prefix, key)
 end
 validate.path = path
 
+--- The failure every checker returns.
+-- @tparam string field where the value is, e.g. `"rules[2].protocol"`
+-- @param value the bad value
+-- @tparam string message the whole message
+-- @return nil
+-- @treturn genesiscloud.error kind `"validation"` with `field` and `value`
 function validate.fail(field, value, message)
   return nil, errors.new{ kind = "validation", field = field, value = value, message = message }
 end
 local fail = validate.fail
 
--- Whole number check that works without integer subtypes (5.1, 5.2) and
+--- Whole number check that works without integer subtypes (5.1, 5.2) and
 -- accepts a whole float such as 22.0 on 5.3+.
+-- @param x anything
+-- @treturn boolean
 function validate.is_integer(x)
   if type(x) ~= "number" then return false end
   if math.type and math.type(x) == "integer" then return true end
@@ -53,7 +69,12 @@ local function is_blank(s)
   return s:match("^%s*$") ~= nil
 end
 
--- opts: optional, non_empty (not empty or only spaces), reserved (list).
+--- A string.
+-- @param value
+-- @tparam string field
+-- @tparam[opt] table opts `optional` (nil is fine), `non_empty` (not empty or
+-- only spaces), `reserved` (a list of refused values)
+-- @return `true`, or `nil, err`
 function validate.string(value, field, opts)
   opts = opts or {}
   if value == nil and opts.optional then return true end
@@ -72,7 +93,11 @@ function validate.string(value, field, opts)
   return true
 end
 
--- opts: optional, min, max.
+--- A whole number (`22.0` is fine, `22.5` is not).
+-- @param value
+-- @tparam string field
+-- @tparam[opt] table opts `optional`, `min`, `max`
+-- @return `true`, or `nil, err`
 function validate.integer(value, field, opts)
   opts = opts or {}
   if value == nil and opts.optional then return true end
@@ -93,7 +118,12 @@ function validate.integer(value, field, opts)
   return fail(field, value, string.format("%s must be a whole number%s, got %s", field, range, describe(value)))
 end
 
--- allowed: array of accepted values (listed in the message in that order).
+--- One of a list of values.
+-- @param value
+-- @tparam string field
+-- @tparam table allowed the accepted values (listed in the message in that order)
+-- @tparam[opt] table opts `optional`
+-- @return `true`, or `nil, err`
 function validate.enum(value, field, allowed, opts)
   opts = opts or {}
   if value == nil and opts.optional then return true end
@@ -113,7 +143,11 @@ local function sorted_keys(t, filter)
   return keys
 end
 
--- A proper sequence 1..n: no holes, no string keys. opts: optional, non_empty.
+--- A proper sequence 1..n: no holes, no string keys.
+-- @param value
+-- @tparam string field
+-- @tparam[opt] table opts `optional`, `non_empty`
+-- @return `true`, or `nil, err`
 function validate.array(value, field, opts)
   opts = opts or {}
   if value == nil and opts.optional then return true end
@@ -141,7 +175,11 @@ function validate.array(value, field, opts)
   return true
 end
 
--- Rejects keys not in `allowed` (array), naming all of them.
+--- Rejects keys not in `allowed`, naming all of them.
+-- @tparam table value
+-- @tparam string field
+-- @tparam table allowed the accepted keys
+-- @return `true`, or `nil, err`
 function validate.known_keys(value, field, allowed)
   local set = {}
   for _, k in ipairs(allowed) do set[k] = true end
@@ -165,7 +203,11 @@ validate.RESERVED_NAMES = { "default", "standard" }
 local PORT = { min = 1, max = 65535, optional = true }
 local PORTLESS = { icmp = true, all = true }
 
--- `field` is the rule's path ("rules[3]"), or nil for a lone rule.
+--- One firewall rule: protocol, direction, ports (both or neither,
+-- `min <= max`, none on icmp/all), no unknown keys.
+-- @tparam table rule
+-- @tparam[opt] string field the rule's path (`"rules[3]"`); nil for a lone rule
+-- @return `true`, or `nil, err`
 function validate.rule(rule, field)
   local label = field or "rule"
   if type(rule) ~= "table" then
@@ -206,8 +248,11 @@ function validate.rule(rule, field)
   return true
 end
 
--- opts.partial: for updates with PATCH semantics, name and rules may be
--- left out but are checked when present.
+--- A security-group spec (also `genesiscloud.validate_security_group`).
+-- @tparam table spec
+-- @tparam[opt] table opts `partial = true`: for updates with PATCH
+-- semantics, name and rules may be left out but are checked when present
+-- @return `true`, or `nil, err`
 function validate.security_group(spec, opts)
   local partial = opts and opts.partial
   if type(spec) ~= "table" then
@@ -227,7 +272,10 @@ function validate.security_group(spec, opts)
   return true
 end
 
--- Query of list_<plural>: unknown keys pass through to the API.
+--- The query of a list call: `page` >= 1, `per_page` 1..100; unknown keys
+-- pass through to the API.
+-- @tparam table q
+-- @return `true`, or `nil, err`
 function validate.list_query(q)
   if q == nil then return true end
   if type(q) ~= "table" then
