@@ -24,8 +24,8 @@ json.object_mt = { __name = "genesiscloud.json.object" }
 local concat, sort, type, pairs, tostring = table.concat, table.sort, type, pairs, tostring
 local encode_scalar = cjson.encode
 
--- A table is a list when its keys are exactly 1..n; an empty table is a
--- list unless it carries json.object_mt.
+--- True when table `t` is encoded as a JSON list: its keys are exactly
+-- 1..n. An empty table is a list unless it carries json.object_mt.
 local function is_list(t)
   if getmetatable(t) == json.object_mt then return false end
   local n = 0
@@ -38,6 +38,8 @@ local function is_list(t)
   end
   return true
 end
+
+json.is_list = is_list
 
 local encode_value
 

@@ -4,7 +4,7 @@
 -- Every group is checked before anything is sent; a mistake raises a usage
 -- error naming the file, the group and the field.
 -- @module genesiscloud.cli.apply_file
-local cjson = require("cjson.safe").new()
+local json = require "genesiscloud.json"
 local fail = require "genesiscloud.cli.fail"
 
 local apply_file = {}
@@ -21,25 +21,11 @@ local function read_all(path)
   return text
 end
 
--- JSON null -> absent, whole numbers -> integers.
-local function clean(v)
-  if type(v) ~= "table" then return v end
-  for k, x in pairs(v) do
-    if x == cjson.null then
-      v[k] = nil
-    elseif type(x) == "number" then
-      v[k] = math.tointeger(x) or x
-    else
-      clean(x)
-    end
-  end
-  return v
-end
-
 local function decode_json(path, label)
-  local data, err = cjson.decode(read_all(path))
-  if data == nil then fail.usage(("%s: not valid JSON: %s"):format(label, tostring(err))) end
-  return clean(data)
+  -- The library's decoder: null -> absent, whole numbers -> integers.
+  local data, err = json.decode(read_all(path))
+  if err then fail.usage(("%s: not valid JSON: %s"):format(label, tostring(err))) end
+  return data
 end
 
 -- A Lua file runs with `rules` (genesiscloud.rules) in reach, over the
@@ -65,13 +51,7 @@ local function load_lua(path, label, rules)
 end
 
 local function is_array(t)
-  if type(t) ~= "table" then return false end
-  local n = 0
-  for k in pairs(t) do
-    if math.type(k) ~= "integer" or k < 1 then return false end
-    n = n + 1
-  end
-  return n == #t
+  return type(t) == "table" and json.is_list(t)
 end
 
 -- One group from the file -> the spec for ensure.

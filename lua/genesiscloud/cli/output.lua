@@ -5,14 +5,7 @@ local cjson = require("cjson.safe").new()
 
 local output = {}
 
-local function is_list(t)
-  local n = 0
-  for k in pairs(t) do
-    if math.type(k) ~= "integer" or k < 1 then return false end
-    n = n + 1
-  end
-  return n == #t
-end
+local is_list = require("genesiscloud.json").is_list
 
 local function encode(value, indent, out)
   local kind = type(value)
