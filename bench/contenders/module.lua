@@ -1,0 +1,51 @@
+-- This module: N calls of get_security_group(id) or list_security_groups{}
+-- on one client (one kept-alive connection). Run from the checkout with
+-- lua/ and build/ on the paths (bench/run.lua does).
+--   lua5.4 module.lua ENDPOINT TOKEN one|page ID N [full|core|decode]
+-- The last argument picks a layer, for the breakdown of where time goes:
+--   full    the public call (default)
+--   core    the C core's client:perform only: transport, no decoding
+--   decode  client:perform + the module's JSON decode (cjson + core.clean),
+--           without the rest of the Lua layer
+local genesiscloud = require "genesiscloud"
+local core = require "genesiscloud.core"
+
+local endpoint, token, kind, id, n = arg[1], arg[2], arg[3], arg[4], tonumber(arg[5])
+local layer = arg[6] or "full"
+local client = assert(genesiscloud.new{ token = token, endpoint = endpoint })
+
+local call
+local target = kind == "one" and "/security-groups/" .. core.escape(id)
+  or "/security-groups?page=1&per_page=100"
+if layer == "core" then
+  call = function()
+    local status, body = client:perform("GET", target)
+    assert(status == 200, body)
+    return { id = id, security_groups = { n = 100 } }
+  end
+elseif layer == "decode" then
+  local json = require "genesiscloud.json"
+  call = function()
+    local status, body = client:perform("GET", target)
+    assert(status == 200, body)
+    local v = assert(json.decode(body))
+    return v.security_group or v
+  end
+elseif kind == "one" then
+  call = function() return client:get_security_group(id) end
+else
+  local query = { page = 1, per_page = 100 }
+  call = function() return client:list_security_groups(query) end
+end
+
+local t0 = core.now()
+local last
+for _ = 1, n do
+  local value, err = call()
+  if not value then io.stderr:write(tostring(err), "\n"); os.exit(1) end
+  last = value
+end
+local elapsed = core.now() - t0
+assert(last.id == id or last.security_groups)
+print(("elapsed=%.6f"):format(elapsed))
+client:close()

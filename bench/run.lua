@@ -1,0 +1,584 @@
+-- `make bench`: the benchmark harness. Starts nginx (static JSON) and the
+-- emulator on loopback, runs every contender as its own process under
+-- /usr/bin/time, side by side and interleaved, BENCH_REPS times, and prints
+-- the medians as markdown tables; writes them to bench/results/results.md
+-- and charts to bench/results/*.png (gnuplot). Run from the checkout root
+-- with lua/ and build/ on the paths (the Makefile does that).
+--
+-- Settings (environment):
+--   BENCH_N        GETs of one group per contender run        (20000)
+--   BENCH_N_PAGE   GETs of the 100-item page per run           (2000)
+--   BENCH_N_CLI    requests per run for the curl command line  (300)
+--   BENCH_REPS     repetitions; the table shows the median     (3)
+--   BENCH_GROUPS   groups in the emulator for the listing      (10000)
+--   BENCH_LATENCY  seconds the emulator adds per response      (0.02)
+--   BENCH_MEM_N    requests on one client for the RSS check    (100000)
+local genesiscloud = require "genesiscloud"
+local core = require "genesiscloud.core"
+local emulator = require "genesiscloud.emulator"
+
+local function env_num(name, default)
+  local v = tonumber(os.getenv(name) or "")
+  return v or default
+end
+
+local N        = env_num("BENCH_N", 20000)
+local N_PAGE   = env_num("BENCH_N_PAGE", 2000)
+local N_CLI    = env_num("BENCH_N_CLI", 300)
+local REPS     = env_num("BENCH_REPS", 3)
+local GROUPS   = env_num("BENCH_GROUPS", 10000)
+local LATENCY  = env_num("BENCH_LATENCY", 0.02)
+local MEM_N    = env_num("BENCH_MEM_N", 100000)
+local TOKEN    = "bench-token"
+
+local ROOT     = assert(os.getenv("BENCH_ROOT"), "BENCH_ROOT (the checkout) is not set")
+local RAW_GET  = assert(os.getenv("BENCH_RAW_GET"), "BENCH_RAW_GET (the raw C program) is not set")
+local CORE_51  = os.getenv("BENCH_CORE_51")   -- directory holding genesiscloud/core.so for 5.1
+local RESULTS  = ROOT .. "/bench/results"
+local C        = ROOT .. "/bench/contenders"
+
+---------------------------------------------------------------------------
+-- small helpers
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  return ok == true or ok == 0
+end
+
+local function read_cmd(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local function read_file(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, s)
+  local f = assert(io.open(path, "w"))
+  f:write(s)
+  f:close()
+end
+
+local function median(t)
+  local s = {}
+  for i, v in ipairs(t) do s[i] = v end
+  table.sort(s)
+  local n = #s
+  if n == 0 then return nil end
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+local function log(fmt, ...) io.stderr:write(("bench: " .. fmt .. "\n"):format(...)) end
+
+local function fmt_int(x)
+  if x == nil then return "n/a" end
+  local s = ("%d"):format(math.floor(x + 0.5))
+  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+end
+
+local function fmt(x, digits)
+  if x == nil then return "n/a" end
+  return ("%." .. (digits or 2) .. "f"):format(x)
+end
+
+local TMP = read_cmd("mktemp -d /tmp/genesiscloud-bench.XXXXXX"):gsub("%s+$", "")
+assert(TMP:match("^/tmp/genesiscloud%-bench%."), "mktemp failed")
+os.execute("chmod 755 " .. q(TMP))
+
+-- Runs one command under /usr/bin/time; returns { elapsed =, cpu =, rss_kb =, out = }
+-- or nil, message. `elapsed` is what the program measured around its loop
+-- when it prints elapsed=..., else the wall time of the whole process.
+local function timed(env, cmd)
+  local tfile, ofile, efile = TMP .. "/time.txt", TMP .. "/out.txt", TMP .. "/err.txt"
+  local ok = sh(("env %s /usr/bin/time -f '%%e %%U %%S %%M' -o %s %s >%s 2>%s")
+    :format(env, q(tfile), cmd, q(ofile), q(efile)))
+  local out, err = read_file(ofile) or "", read_file(efile) or ""
+  if not ok then return nil, (err:gsub("%s+$", "")) end
+  local e, u, s, m = (read_file(tfile) or ""):match("([%d.]+) ([%d.]+) ([%d.]+) (%d+)")
+  if not e then return nil, "no /usr/bin/time output" end
+  local inner = tonumber(out:match("elapsed=([%d.]+)"))
+  return { elapsed = inner or tonumber(e), cpu = tonumber(u) + tonumber(s),
+           rss_kb = tonumber(m), out = out }
+end
+
+local function free_port()
+  local socket = require "socket"
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function machine()
+  local cpu = read_file("/proc/cpuinfo") or ""
+  local model = cpu:match("model name%s*:%s*([^\n]+)") or "unknown CPU"
+  local cores = read_cmd("nproc"):gsub("%s+", "")
+  local os_name = (read_file("/etc/os-release") or ""):match('PRETTY_NAME="([^"]+)"') or "Linux"
+  local kernel = read_cmd("uname -r"):gsub("%s+", "")
+  return ("%s, kernel %s, %s cores (%s)"):format(os_name, kernel, cores, model)
+end
+
+---------------------------------------------------------------------------
+-- nginx serving the same JSON as the API, as static files
+
+local GROUP_ID = "3f2a6c1e-8d4b-4e9a-b7c2-5a1d0e9f4b10"
+
+local function group_json(id, i)
+  return ('{"created_at":"2024-05-01T12:00:00.000Z","description":"bench group %d",'
+    .. '"id":"%s","is_internal":false,"name":"bench-%05d","region":"ARC-IS-HAF-1",'
+    .. '"rules":[{"direction":"ingress","port_range_max":443,"port_range_min":443,"protocol":"tcp"},'
+    .. '{"direction":"ingress","port_range_max":22,"port_range_min":22,"protocol":"tcp"},'
+    .. '{"direction":"egress","port_range_max":null,"port_range_min":null,"protocol":"all"}],'
+    .. '"status":"created","updated_at":"2024-05-01T12:00:00.000Z"}'):format(i, id, i)
+end
+
+local nginx = {}
+
+function nginx.start()
+  local prefix = TMP .. "/nginx"
+  local data = prefix .. "/data"
+  assert(sh("mkdir -p " .. q(data .. "/compute/v1/security-groups") .. " " .. q(prefix .. "/logs")))
+  write_file(data .. "/compute/v1/security-groups/" .. GROUP_ID,
+    '{"security_group":' .. group_json(GROUP_ID, 1) .. '}')
+  local items = {}
+  for i = 1, 100 do
+    items[i] = group_json(("%08x-0000-4000-8000-%012x"):format(i, i), i)
+  end
+  write_file(data .. "/list.json", '{"page":1,"per_page":100,"security_groups":['
+    .. table.concat(items, ",") .. '],"total_count":' .. GROUPS .. '}')
+  -- Every page of GROUPS groups, for the listing against nginx with an
+  -- added delay (echo module: echo_sleep, then the page file).
+  assert(sh("mkdir -p " .. q(data .. "/pages")))
+  local pages = math.ceil(GROUPS / 100)
+  for p = 1, pages do
+    local its = {}
+    for i = (p - 1) * 100 + 1, math.min(p * 100, GROUPS) do
+      its[#its + 1] = group_json(("%08x-0000-4000-8000-%012x"):format(i, i), i)
+    end
+    write_file(("%s/pages/list-%d.json"):format(data, p), ('{"page":%d,"per_page":100,"security_groups":['
+      .. table.concat(its, ",") .. '],"total_count":%d}'):format(p, GROUPS))
+  end
+  local port = free_port()
+  -- One process (no master, so no switch to another user), one worker
+  -- connection per client, keep-alive for as many requests as we send.
+  write_file(prefix .. "/nginx.conf", ([[
+load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+daemon on;
+master_process off;
+worker_processes 1;
+pid %s/nginx.pid;
+error_log %s/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nodelay on;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  open_file_cache max=100 inactive=300s;
+  open_file_cache_valid 300s;
+  client_body_temp_path %s/tmp;
+  proxy_temp_path %s/tmp;
+  fastcgi_temp_path %s/tmp;
+  uwsgi_temp_path %s/tmp;
+  scgi_temp_path %s/tmp;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:%d;
+    root %s;
+    location = /compute/v1/security-groups { try_files /list.json =404; }
+    location /compute/v1/security-groups/ { }
+    location = /slow/compute/v1/security-groups {
+      echo_sleep %g;
+      echo_location /pages/list-$arg_page.json;
+    }
+    location /pages/ { internal; }
+  }
+}
+]]):format(prefix, prefix, prefix, prefix, prefix, prefix, prefix, port, data, LATENCY))
+  assert(sh(("nginx -e %s -p %s -c %s"):format(q(prefix .. "/logs/error.log"), q(prefix),
+    q(prefix .. "/nginx.conf"))), "nginx did not start; see " .. prefix .. "/logs/error.log")
+  nginx.pidfile = prefix .. "/nginx.pid"
+  nginx.base = ("http://127.0.0.1:%d/compute/v1"):format(port)
+  nginx.slow = ("http://127.0.0.1:%d/slow/compute/v1"):format(port)
+  for _ = 1, 50 do
+    if sh("curl -sf -o /dev/null " .. q(nginx.base .. "/security-groups/" .. GROUP_ID)) then
+      return
+    end
+    core.sleep(0.1)
+  end
+  error("nginx does not answer on " .. nginx.base)
+end
+
+function nginx.stop()
+  local pid = nginx.pidfile and (read_file(nginx.pidfile) or ""):match("%d+")
+  if pid then os.execute("kill " .. pid) end
+  nginx.pidfile = nil
+end
+
+---------------------------------------------------------------------------
+-- 1. per-request cost
+
+local LUA54_ENV = ("LUA_PATH_5_4=%s LUA_CPATH_5_4=%s"):format(
+  q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"), q(ROOT .. "/build/?.so;;"))
+local LUA51_ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
+  q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"), q((CORE_51 or "/nonexistent") .. "/?.so;;"))
+
+local function contenders(kind)
+  local path = kind == "one" and "/security-groups/" .. GROUP_ID or "/security-groups?page=1&per_page=100"
+  local url = nginx.base .. path
+  local n = kind == "one" and N or N_PAGE
+  local list = {
+    { key = "raw", name = "raw libcurl C program (no decoding)", n = n,
+      cmd = ("%s %s %d %s"):format(q(RAW_GET), q(url), n, TOKEN), env = "" },
+    { key = "module", name = "this module (Lua 5.4)", n = n,
+      cmd = ("lua5.4 %s %s %s %s %s %d"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
+        GROUP_ID, n), env = LUA54_ENV },
+  }
+  -- The breakdown: the same client with fewer layers (see module.lua).
+  list[#list + 1] = { key = "core", name = "  breakdown: its C core alone (client:perform, no decoding)", n = n,
+    cmd = ("lua5.4 %s %s %s %s %s %d core"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
+      GROUP_ID, n), env = LUA54_ENV }
+  list[#list + 1] = { key = "decode", name = "  breakdown: C core + its JSON decode (cjson + core.clean)", n = n,
+    cmd = ("lua5.4 %s %s %s %s %s %d decode"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
+      GROUP_ID, n), env = LUA54_ENV }
+  if CORE_51 then
+    list[#list + 1] = { key = "module51", name = "this module (Lua 5.1)", n = n,
+      cmd = ("lua5.1 %s %s %s %s %s %d"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
+        GROUP_ID, n), env = LUA51_ENV }
+  end
+  list[#list + 1] = { key = "luacurl", name = "Debian lua-curl (luacurl 0.3) + cjson (Lua 5.1)", n = n,
+    cmd = ("lua5.1 %s %s %s %d"):format(q(C .. "/luacurl.lua"), q(url), TOKEN, n), env = "" }
+  list[#list + 1] = { key = "luasocket", name = "LuaSocket socket.http + cjson (Lua 5.4)", n = n,
+    cmd = ("lua5.4 %s %s %s %d"):format(q(C .. "/luasocket.lua"), q(url), TOKEN, n), env = "" }
+  local n_cli = kind == "one" and N_CLI or math.max(1, N_CLI // 2)
+  list[#list + 1] = { key = "cli", name = "curl command line, one process per request", n = n_cli,
+    cmd = ("sh %s %s %s %d"):format(q(C .. "/curl-cli.sh"), q(url), TOKEN, n_cli), env = "" }
+  return list
+end
+
+local function per_request(kind)
+  local list = contenders(kind)
+  local runs = {}
+  for _, c in ipairs(list) do runs[c.key] = { rps = {}, cpu = {}, rss = {} } end
+  for rep = 1, REPS do
+    for _, c in ipairs(list) do
+      if not runs[c.key].failed then
+        local r, err = timed(c.env, c.cmd)
+        if r then
+          local t = runs[c.key]
+          t.rps[#t.rps + 1] = c.n / r.elapsed
+          t.cpu[#t.cpu + 1] = r.cpu / c.n * 1e6
+          t.rss[#t.rss + 1] = r.rss_kb
+          log("%s %s rep %d: %.0f req/s, %.1f us CPU/req, %d KB", kind, c.key, rep,
+            c.n / r.elapsed, r.cpu / c.n * 1e6, r.rss_kb)
+        else
+          runs[c.key].failed = err
+          log("%s %s failed: %s", kind, c.key, err)
+        end
+      end
+    end
+  end
+  local rows = {}
+  local raw = median(runs.raw.rps)
+  for _, c in ipairs(list) do
+    local t = runs[c.key]
+    local rps = median(t.rps)
+    rows[#rows + 1] = { key = c.key, name = c.name, n = c.n, rps = rps, cpu = median(t.cpu),
+      rss = median(t.rss), ratio = rps and raw and rps / raw, failed = t.failed }
+  end
+  return rows
+end
+
+---------------------------------------------------------------------------
+-- 2. listing at scale, 3. memory
+
+-- Times the walk over every group: sequential, concurrency 8 and 16 with
+-- LATENCY added per response, and (as a reference) sequential with none.
+-- `set_latency(seconds)` switches the server; nil when it cannot (the
+-- reference row is then left out). Client CPU is os.clock() around the walk.
+local function walks(client, what, set_latency)
+  local cases = { { conc = 1, latency = LATENCY }, { conc = 8, latency = LATENCY },
+    { conc = 16, latency = LATENCY } }
+  if set_latency then cases[#cases + 1] = { conc = 1, latency = 0 } end
+  for _, c in ipairs(cases) do c.times, c.cpu = {}, {} end
+  for rep = 1, REPS do
+    for _, c in ipairs(cases) do
+      if set_latency then set_latency(c.latency) end
+      local count = 0
+      local t0, c0 = core.now(), os.clock()
+      for _ in client:security_groups{ per_page = 100, concurrency = c.conc } do count = count + 1 end
+      local dt, cpu = core.now() - t0, os.clock() - c0
+      assert(count == GROUPS, ("walk saw %d groups, not %d"):format(count, GROUPS))
+      c.times[#c.times + 1], c.cpu[#c.cpu + 1] = dt, cpu
+      log("listing (%s) concurrency %d latency %g rep %d: %.3f s, client CPU %.3f s", what, c.conc,
+        c.latency, rep, dt, cpu)
+    end
+  end
+  local rows = {}
+  local seq = median(cases[1].times)
+  for _, c in ipairs(cases) do
+    local t = median(c.times)
+    rows[#rows + 1] = { conc = c.conc, latency = c.latency, seconds = t, speedup = seq / t,
+      groups_per_s = GROUPS / t, cpu = median(c.cpu) }
+  end
+  return rows
+end
+
+local function listing_nginx()
+  local client = assert(genesiscloud.new{ token = TOKEN, endpoint = nginx.slow, timeout = 120 })
+  local rows = walks(client, "nginx")
+  client:close()
+  return rows
+end
+
+local function listing()
+  local emu = assert(emulator.start{ token = TOKEN, create_delay = 0, latency = 0 })
+  local client = assert(genesiscloud.new{ token = TOKEN, endpoint = emu.endpoint, timeout = 120 })
+  local specs = {}
+  for i = 1, GROUPS do
+    specs[i] = { name = ("bench-%05d"):format(i), description = "bench group " .. i,
+      rules = { { protocol = "tcp", direction = "ingress", port_range_min = 443, port_range_max = 443 },
+                { protocol = "all", direction = "egress" } } }
+  end
+  local t0 = core.now()
+  local made = assert(client:create_security_groups(specs, { concurrency = 16 }))
+  for i, g in ipairs(made) do
+    if genesiscloud.is_error(g) then error("creating group " .. i .. ": " .. tostring(g)) end
+  end
+  log("created %d groups in %.1f s", GROUPS, core.now() - t0)
+  emu:clear_requests()
+  assert(emu:configure{ latency = LATENCY })
+
+  local result = { rows = walks(client, "emulator", function(latency)
+    assert(emu:configure{ latency = latency })
+  end) }
+  result.floor = math.ceil(GROUPS / 100) * LATENCY   -- the latency alone, sequentially
+
+  -- Peak RSS of processes walking the same groups (no added latency: the
+  -- memory does not depend on it).
+  assert(emu:configure{ latency = 0 })
+  local mem = {}
+  local cases = {
+    { label = "baseline: interpreter + module + one request", conc = 1, mode = "none" },
+    { label = "iterate " .. fmt_int(GROUPS) .. " groups, sequential", conc = 1, mode = "iterate" },
+    { label = "iterate " .. fmt_int(GROUPS) .. " groups, concurrency = 8", conc = 8, mode = "iterate" },
+    { label = "iterate " .. fmt_int(GROUPS) .. " groups, concurrency = 16", conc = 16, mode = "iterate" },
+    { label = "all_security_groups (holds all " .. fmt_int(GROUPS) .. "), concurrency = 8", conc = 8,
+      mode = "all" },
+  }
+  for _, case in ipairs(cases) do
+    local rss = {}
+    for _ = 1, REPS do
+      local r, err = timed(LUA54_ENV, ("lua5.4 %s %s %s %d %s"):format(q(C .. "/iterate.lua"),
+        q(emu.endpoint), TOKEN, case.conc, case.mode))
+      if not r then error(case.label .. ": " .. err) end
+      rss[#rss + 1] = r.rss_kb
+    end
+    mem[#mem + 1] = { label = case.label, rss = median(rss) }
+    log("memory %s: %d KB", case.label, median(rss))
+  end
+  result.mem = mem
+  client:close()
+  emu:stop()
+  return result
+end
+
+local function rss_growth()
+  local r, err = timed(LUA54_ENV, ("lua5.4 %s %s %s %s %d"):format(q(C .. "/rss.lua"), q(nginx.base),
+    TOKEN, GROUP_ID, MEM_N))
+  if not r then error("rss run: " .. err) end
+  local marks = {}
+  for n, kb, heap in r.out:gmatch("rss n=(%d+) kb=(%d+) heap_kb=(%d+)") do
+    marks[#marks + 1] = { n = tonumber(n), kb = tonumber(kb), heap = tonumber(heap) }
+  end
+  local reqs, conns = r.out:match("stats requests=(%d+) new_connections=(%d+)")
+  return { marks = marks, peak = r.rss_kb, requests = tonumber(reqs), connections = tonumber(conns),
+    rps = MEM_N / r.elapsed }
+end
+
+---------------------------------------------------------------------------
+-- report
+
+local function per_request_table(out, title, rows)
+  out[#out + 1] = "### " .. title .. "\n"
+  out[#out + 1] = "| contender | requests/run | requests/s | ratio to raw C | CPU µs/request | peak RSS (MB) |"
+  out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: |"
+  for _, r in ipairs(rows) do
+    if r.failed then
+      out[#out + 1] = ("| %s | %s | failed: %s | | | |"):format(r.name, fmt_int(r.n), r.failed:gsub("\n", " "):sub(1, 80))
+    else
+      out[#out + 1] = ("| %s | %s | %s | %sx | %s | %s |"):format(r.name, fmt_int(r.n), fmt_int(r.rps),
+        fmt(r.ratio, 2), fmt(r.cpu, 1), fmt(r.rss / 1024, 1))
+    end
+  end
+  out[#out + 1] = ""
+end
+
+local function row(rows, key)
+  for _, r in ipairs(rows) do if r.key == key then return r end end
+end
+
+local function targets(one, list, growth)
+  local out = {}
+  local m, raw, lc = row(one, "module"), row(one, "raw"), row(one, "luacurl")
+  local function verdict(ok) return ok and "**met**" or "**not met**" end
+  if m.ratio then
+    out[#out + 1] = ("- GET one group at >= 0.85x the raw libcurl C program: %.2fx, %s."):format(m.ratio,
+      verdict(m.ratio >= 0.85))
+  end
+  if m.rps and lc and lc.rps then
+    out[#out + 1] = ("- GET one group faster than lua-curl + cjson: %.2fx its requests/s, %s."):format(
+      m.rps / lc.rps, verdict(m.rps > lc.rps))
+  end
+  local c8
+  for _, r in ipairs(list.rows) do if r.conc == 8 then c8 = r end end
+  out[#out + 1] = ("- Listing %s groups with concurrency = 8 at >= 6x the sequential walk (emulator): %.2fx, %s.")
+    :format(fmt_int(GROUPS), c8.speedup, verdict(c8.speedup >= 6))
+  for _, r in ipairs(list.nginx or {}) do
+    if r.conc == 8 then
+      out[#out + 1] = ("- The same against nginx with the same added latency: %.2fx, %s."):format(r.speedup,
+        verdict(r.speedup >= 6))
+    end
+  end
+  local first, last = growth.marks[2] or growth.marks[1], growth.marks[#growth.marks]
+  local grew = last.kb - first.kb
+  out[#out + 1] = ("- No memory growth over %s requests: VmRSS %s KB at %s requests, %s KB at %s (%+d KB), %s.")
+    :format(fmt_int(MEM_N), fmt_int(first.kb), fmt_int(first.n), fmt_int(last.kb), fmt_int(last.n), grew,
+      verdict(grew <= 256))
+  return out, raw
+end
+
+local function report(one, page, list, growth)
+  local out = {}
+  out[#out + 1] = "## Results\n"
+  out[#out + 1] = ("Machine: %s. %s. Medians of %d runs; each contender is its own process, run "
+    .. "interleaved with the others in the same run.\n"):format(machine(), os.date("!%Y-%m-%d %H:%M UTC"), REPS)
+  per_request_table(out, "GET one group (nginx, static JSON, one kept-alive connection where the client keeps one)", one)
+  per_request_table(out, "GET a 100-item page (" .. #read_file(TMP .. "/nginx/data/list.json") .. " bytes)", page)
+  out[#out + 1] = "CPU is user + system time of the whole process (startup included) divided by its requests; "
+    .. "for the curl command line it includes the shell and every curl process. Requests/s is measured around "
+    .. "the request loop (for the curl command line: the whole script).\n"
+
+  local function walk_table(title, rows)
+    out[#out + 1] = title .. "\n"
+    out[#out + 1] = "| walk | added latency | wall time (s) | groups/s | speed-up vs sequential | client CPU (s) |"
+    out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for _, r in ipairs(rows) do
+      out[#out + 1] = ("| %s | %g ms | %s | %s | %sx | %s |"):format(
+        r.conc == 1 and "sequential" or "concurrency = " .. r.conc, r.latency * 1000,
+        fmt(r.seconds, 3), fmt_int(r.groups_per_s), fmt(r.speedup, 2), fmt(r.cpu, 2))
+    end
+    out[#out + 1] = ""
+  end
+  walk_table(("### Listing %s groups, per_page = 100, %g ms added per response, emulator"):format(
+    fmt_int(GROUPS), LATENCY * 1000), list.rows)
+  walk_table(("### The same listing against nginx (%g ms echo_sleep, then the static page)"):format(
+    LATENCY * 1000), list.nginx)
+  out[#out + 1] = ("%d pages; the added latency alone is %.2f s sequentially. The emulator is one "
+    .. "single-threaded Lua process: the latency-0 row is its own time per page (plus the client's), "
+    .. "which concurrency cannot overlap.\n"):format(math.ceil(GROUPS / 100), list.floor)
+
+  out[#out + 1] = "### Memory\n"
+  out[#out + 1] = "| process | peak RSS (MB) |"
+  out[#out + 1] = "| --- | ---: |"
+  for _, m in ipairs(list.mem) do
+    out[#out + 1] = ("| %s | %s |"):format(m.label, fmt(m.rss / 1024, 1))
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = ("GET one group %s times on one client (%s new connection(s), %s requests/s):\n"):format(
+    fmt_int(MEM_N), tostring(growth.connections), fmt_int(growth.rps))
+  out[#out + 1] = "| after requests | VmRSS (KB) | Lua heap (KB) |"
+  out[#out + 1] = "| ---: | ---: | ---: |"
+  for _, mk in ipairs(growth.marks) do
+    out[#out + 1] = ("| %s | %s | %s |"):format(fmt_int(mk.n), fmt_int(mk.kb), fmt_int(mk.heap))
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = "### Targets\n"
+  local t = targets(one, list, growth)
+  for _, l in ipairs(t) do out[#out + 1] = l end
+  out[#out + 1] = ""
+  return table.concat(out, "\n")
+end
+
+local function charts(one, page, list)
+  local dat = {}
+  for i, r in ipairs(one) do
+    local p = page[i]
+    local label = ({ raw = "raw C", module = "module 5.4", module51 = "module 5.1",
+      core = "core only", decode = "core+decode",
+      luacurl = "lua-curl", luasocket = "LuaSocket", cli = "curl CLI" })[r.key]
+    dat[#dat + 1] = ('"%s" %s %s'):format(label, r.rps and fmt(r.rps, 1) or "0", p.rps and fmt(p.rps, 1) or "0")
+  end
+  write_file(RESULTS .. "/per_request.dat", table.concat(dat, "\n") .. "\n")
+  local ldat = {}
+  for i = 1, 3 do
+    local r, n = list.rows[i], list.nginx[i]
+    ldat[#ldat + 1] = ('"%s" %s %s'):format(r.conc == 1 and "sequential" or "concurrency " .. r.conc,
+      fmt(r.seconds, 3), fmt(n.seconds, 3))
+  end
+  write_file(RESULTS .. "/listing.dat", table.concat(ldat, "\n") .. "\n")
+  write_file(RESULTS .. "/charts.gp", ([[
+set terminal pngcairo size 1000,560 font "sans,11" noenhanced
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top right
+set xtics nomirror
+set output "%s/per_request.png"
+set title "Per-request cost: requests/s against nginx (log scale, higher is better)"
+set ylabel "requests/s"
+set logscale y
+set yrange [1:*]
+plot "%s/per_request.dat" using 2:xtic(1) title "GET one group", \
+     "" using 3 title "GET 100-item page"
+unset logscale y
+set output "%s/listing.png"
+set title "Listing %s groups, per_page 100, %g ms latency per response (lower is better)"
+set ylabel "wall time (s)"
+set yrange [0:*]
+plot "%s/listing.dat" using 2:xtic(1) title "emulator", "" using 3 title "nginx (echo_sleep)"
+]]):format(RESULTS, RESULTS, RESULTS, fmt_int(GROUPS), LATENCY * 1000, RESULTS))
+  if not sh("gnuplot " .. q(RESULTS .. "/charts.gp")) then log("gnuplot failed: no charts") end
+end
+
+---------------------------------------------------------------------------
+
+local function main()
+  assert(sh("mkdir -p " .. q(RESULTS)))
+  log("machine: %s", machine())
+  nginx.start()
+  log("nginx on %s", nginx.base)
+  local one = per_request("one")
+  local page = per_request("page")
+  local growth = rss_growth()
+  local list_nginx = listing_nginx()
+  nginx.stop()
+  local list = listing()
+  list.nginx = list_nginx
+  local md = report(one, page, list, growth)
+  write_file(RESULTS .. "/results.md", md)
+  charts(one, page, list)
+  print(md)
+  log("wrote %s/results.md, %s/per_request.png, %s/listing.png", RESULTS, RESULTS, RESULTS)
+end
+
+local ok, err = xpcall(main, debug.traceback)
+nginx.stop()
+os.execute("rm -rf " .. q(TMP))
+if not ok then
+  io.stderr:write("bench: ", tostring(err), "\n")
+  os.exit(1)
+end
