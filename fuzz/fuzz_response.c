@@ -1,0 +1,303 @@
+/*
+ * libFuzzer target over the response handling: the C header parser
+ * (gc_push_headers), core.clean, and the Lua request.interpret, which must
+ * turn every response into a result or `nil, err` and never raise.
+ *
+ * Input format (fuzz/corpus/ has real examples):
+ *
+ *   GET 200 security_group\n          the request: method, expected status,
+ *                                     unwrap key; a field that is missing
+ *                                     or "-" leaves spec.expect/unwrap nil
+ *   HTTP/1.1 404 Not Found\r\n        header block up to and including the
+ *   content-type: application/json\r\n   first empty line ("\r\n\r\n" or
+ *   \r\n                              "\n\n"), as libcurl hands it over
+ *   {"code":"02003","message":"..."}  body: all the rest, any bytes
+ *
+ * The status is the number after the first space of the header block
+ * (200 when there is none). A Lua error anywhere, or a result that is not
+ * `table | true` or `nil, error object`, aborts.
+ *
+ * The Lua code is not compiled with coverage instrumentation, so a line
+ * hook feeds (source, line) pairs of lua/genesiscloud/ to libFuzzer as
+ * extra counters: new paths through the Lua layer count as new coverage.
+ *
+ * The Lua modules come from the checkout's lua/ (fixed at build time);
+ * GC_FUZZ_LUA_DIR=dir in the environment runs another copy instead.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
+
+#include "../src/client.h"
+
+#ifndef GC_FUZZ_LUA_DIR
+#define GC_FUZZ_LUA_DIR "lua"
+#endif
+
+int luaopen_genesiscloud_core(lua_State *L);
+
+/* Runs once per input, after gc_push_headers: checks what interpret and
+ * core.clean return. Errors raised here are findings. */
+static const char harness[] =
+    "local request = require 'genesiscloud.request'\n"
+    "local errors = require 'genesiscloud.errors'\n"
+    "local core = require 'genesiscloud.core'\n"
+    "local cjson = require('cjson.safe').new() -- default depth 1000\n"
+    "local mtype, tointeger = math.type, math.tointeger\n"
+    "local function fail(fmt, ...) error(fmt:format(...), 2) end\n"
+    "local function assert_clean(v, seen)\n"
+    "  local t = type(v)\n"
+    "  if t == 'userdata' then fail('cjson.null left after clean') end\n"
+    "  if t == 'number' and mtype(v) == 'float' and tointeger(v) then\n"
+    "    fail('whole float %s left after clean', tostring(v))\n"
+    "  end\n"
+    "  if t == 'table' then\n"
+    "    if seen[v] then fail('cycle after clean') end\n"
+    "    seen[v] = true\n"
+    "    for k, x in pairs(v) do\n"
+    "      assert_clean(k, seen); assert_clean(x, seen)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return function(method, target, expect, unwrap, status, body, headers)\n"
+    "  for k, v in pairs(headers) do\n"
+    "    if type(k) ~= 'string' or type(v) ~= 'string' then\n"
+    "      fail('header %s is not string -> string', tostring(k))\n"
+    "    end\n"
+    "    if k ~= k:lower() or k == '' then fail('header name %q', k) end\n"
+    "  end\n"
+    "  local value = cjson.decode(body)\n"
+    "  if value ~= nil then assert_clean(core.clean(value), {}) end\n"
+    "  local spec = { expect = expect, unwrap = unwrap }\n"
+    "  local function count(...) return select('#', ...), ... end\n"
+    "  local n, result, err = count(\n"
+    "    request.interpret(method, target, spec, status, body, headers))\n"
+    "  if result == nil then\n"
+    "    if n ~= 2 then fail('%d results for a failure', n) end\n"
+    "    if not errors.is(err) then\n"
+    "      fail('not an error object: %s', tostring(err))\n"
+    "    end\n"
+    "    if type(err.kind) ~= 'string' or type(err.message) ~= 'string' then\n"
+    "      fail('error without kind or message strings')\n"
+    "    end\n"
+    "    if type(tostring(err)) ~= 'string' then fail('__tostring') end\n"
+    "  elseif result == true then\n"
+    "    if (expect or 200) ~= 204 then\n"
+    "      fail('true for expect %s', tostring(expect))\n"
+    "    end\n"
+    "  elseif type(result) == 'table' then\n"
+    "    assert_clean(result, {})\n"
+    "  else\n"
+    "    fail('unexpected result %s', tostring(result))\n"
+    "  end\n"
+    "end\n";
+
+static lua_State *L;
+
+/* ---- Lua line coverage as libFuzzer extra counters ------------------- */
+
+#define LUA_COUNTERS 8192
+__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t
+    lua_counters[LUA_COUNTERS];
+
+/* With GC_FUZZ_LUA_LINES=file set, the hook also keeps every "source:line"
+ * it sees, and the set is written to that file at exit (used by
+ * scripts/fuzz-coverage to measure line coverage of the Lua layer). */
+static const char *lines_file;
+static int lines_ref = LUA_NOREF;
+
+static void line_hook(lua_State *H, lua_Debug *ar) {
+  const char *s;
+  uint32_t h = 2166136261u; /* FNV-1a over the source name */
+  if (!lua_getinfo(H, "S", ar) || strstr(ar->source, "/genesiscloud/") == NULL)
+    return;
+  for (s = ar->source; *s; s++)
+    h = (h ^ (uint8_t)*s) * 16777619u;
+  h ^= (uint32_t)ar->currentline * 2654435761u;
+  lua_counters[h % LUA_COUNTERS]++;
+  if (lines_ref != LUA_NOREF) {
+    lua_rawgeti(H, LUA_REGISTRYINDEX, lines_ref);
+    lua_pushfstring(H, "%s:%d", ar->source + 1, ar->currentline);
+    lua_pushboolean(H, 1);
+    lua_rawset(H, -3);
+    lua_pop(H, 1);
+  }
+}
+
+static void write_lines(void) {
+  FILE *f = fopen(lines_file, "w");
+  if (f == NULL)
+    return;
+  lua_sethook(L, NULL, 0, 0);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lines_ref);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    (void)fprintf(f, "%s\n", lua_tostring(L, -2));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  (void)fclose(f);
+}
+
+/* ---- set-up, once ------------------------------------------------------ */
+
+static int traceback(lua_State *H) {
+  luaL_traceback(H, H, lua_tostring(H, 1), 1);
+  return 1;
+}
+
+static void die(const char *what) {
+  (void)fprintf(stderr, "fuzz_response: %s: %s\n", what, lua_tostring(L, -1));
+  abort();
+}
+
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  const char *dir = getenv("GC_FUZZ_LUA_DIR");
+  (void)argc;
+  (void)argv;
+  if (dir == NULL)
+    dir = GC_FUZZ_LUA_DIR;
+  L = luaL_newstate();
+  if (L == NULL)
+    abort();
+  luaL_openlibs(L);
+  lua_pushcfunction(L, traceback); /* stays at index 1 */
+
+  lua_getglobal(L, "package");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dir, dir);
+  lua_setfield(L, -2, "path");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_genesiscloud_core);
+  lua_setfield(L, -2, "genesiscloud.core");
+  lua_pop(L, 2);
+
+  lines_file = getenv("GC_FUZZ_LUA_LINES");
+  if (lines_file != NULL) {
+    lua_newtable(L);
+    lines_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    (void)atexit(write_lines);
+  }
+  if (luaL_loadbuffer(L, harness, sizeof(harness) - 1, "=fuzz_harness") !=
+          LUA_OK ||
+      lua_pcall(L, 0, 1, 1) != LUA_OK)
+    die("cannot load the harness");
+  /* the check function stays at index 2 */
+  lua_sethook(L, line_hook, LUA_MASKLINE, 0);
+  return 0;
+}
+
+/* ---- one input ---------------------------------------------------------- */
+
+/* Pushes the next space-separated word of [*p, end), or nil if none. */
+static int push_word(const char **p, const char *end) {
+  const char *s = *p, *e;
+  while (s < end && *s == ' ')
+    s++;
+  e = s;
+  while (e < end && *e != ' ')
+    e++;
+  *p = e;
+  if (e == s)
+    return 0;
+  lua_pushlstring(L, s, (size_t)(e - s));
+  return 1;
+}
+
+/* Like push_word, but pushes nil for a missing word or "-"; returns 1
+ * when it pushed a word. */
+static int push_word_or_nil(const char **p, const char *end) {
+  if (push_word(p, end)) {
+    size_t len;
+    const char *w = lua_tolstring(L, -1, &len);
+    if (len != 1 || w[0] != '-')
+      return 1;
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  return 0;
+}
+
+static const char *find(const char *s, const char *end, const char *what) {
+  size_t n = strlen(what);
+  for (; (size_t)(end - s) >= n; s++)
+    if (memcmp(s, what, n) == 0)
+      return s;
+  return NULL;
+}
+
+/* Copies [s, s + n) to its own heap block, so that ASan sees a read past
+ * its end (the input buffer would hide one behind the next section). */
+static char *own_copy(const char *s, size_t n) {
+  char *copy = malloc(n ? n : 1);
+  if (copy == NULL)
+    abort();
+  if (n)
+    memcpy(copy, s, n);
+  return copy;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const char *p = (const char *)data, *end = p + size;
+  const char *nl = memchr(p, '\n', size);
+  const char *line_end = nl ? nl : end;
+  const char *head = nl ? nl + 1 : end, *blank, *body;
+  char *head_copy, *body_copy;
+  size_t head_len, body_len;
+  lua_Integer status = 200;
+  int top = lua_gettop(L);
+
+  lua_pushvalue(L, 2); /* check */
+
+  /* request line: method, expect, unwrap */
+  if (!push_word(&p, line_end))
+    lua_pushliteral(L, "GET");
+  lua_pushliteral(L, "/security-groups");
+  if (push_word_or_nil(&p, line_end)) {
+    lua_Integer expect = lua_tointeger(L, -1); /* 0 unless a number */
+    lua_pop(L, 1);
+    lua_pushinteger(L, expect);
+  }
+  push_word_or_nil(&p, line_end);
+
+  /* header block and body */
+  blank = find(head, end, "\r\n\r\n");
+  if (blank != NULL)
+    body = blank + 4;
+  else if ((blank = find(head, end, "\n\n")) != NULL)
+    body = blank + 2;
+  else
+    body = end;
+  head_len = (size_t)(body - head);
+  body_len = (size_t)(end - body);
+  {
+    const char *sp = memchr(head, ' ', head_len);
+    const char *eol = memchr(head, '\n', head_len);
+    if (sp != NULL && (eol == NULL || sp < eol) && sp + 1 < body &&
+        sp[1] >= '0' && sp[1] <= '9') {
+      const char *d = sp + 1;
+      status = 0;
+      while (d < body && *d >= '0' && *d <= '9' && status < 100000)
+        status = status * 10 + (*d++ - '0');
+    }
+  }
+  lua_pushinteger(L, status);
+  body_copy = own_copy(body, body_len);
+  lua_pushlstring(L, body_copy, body_len);
+  free(body_copy);
+  head_copy = own_copy(head, head_len);
+  gc_push_headers(L, head_len ? head_copy : NULL, head_len);
+  free(head_copy);
+
+  if (lua_pcall(L, 7, 0, 1) != LUA_OK)
+    die("finding");
+  lua_settop(L, top);
+  /* Frees this input's garbage now, so that mallocs and frees balance per
+   * input and libFuzzer's leak check after each new input stays on (it
+   * gives up when memory is freed later); also faster than leaving it. */
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return 0;
+}
