@@ -22,7 +22,7 @@ DEBIAN_LUA_PATH := /usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua
 BUSTED := LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) /usr/bin/busted
 BUSTED_ARGS ?=
 
-.PHONY: all build deps tools demo test memcheck chaos clean
+.PHONY: all build deps tools demo test memcheck chaos lint clean
 
 all: build
 
@@ -58,6 +58,12 @@ memcheck: deps tools build
 # prints its figures as the last line.
 chaos: deps build
 	LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) scripts/chaos.lua
+
+# luacheck over the Lua (see .luacheckrc) and the C against .clang-format.
+lint:
+	@scripts/install-packages lua-check clang-format
+	luacheck -q .
+	clang-format --dry-run --Werror src/*.c src/*.h
 
 clean:
 	rm -rf $(BUILD) build-5.* build-jit doc/html

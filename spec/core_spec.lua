@@ -134,6 +134,12 @@ describe("genesiscloud.core", function()
       assert.is_nil(core.clean(cjson.null))
       assert.are.equal("x", core.clean("x"))
     end)
+
+    it("makes a top-level whole number an integer too", function()
+      if not math.type then return end
+      assert.are.equal("integer", math.type(core.clean(2.0)))
+      assert.are.equal("float", math.type(core.clean(2.5)))
+    end)
   end)
 
   describe("clock", function()

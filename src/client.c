@@ -154,8 +154,9 @@ int gc_client_new(lua_State *L) {
     lua_pushliteral(L, "the token contains control characters");
     return 2;
   }
-  if (endpoint == NULL || (strncmp(endpoint, "http://", 7) != 0 &&
-                           strncmp(endpoint, "https://", 8) != 0) ||
+  if (endpoint == NULL ||
+      (strncmp(endpoint, "http://", 7) != 0 &&
+       strncmp(endpoint, "https://", 8) != 0) ||
       has_control_chars(endpoint, endpoint_len)) {
     lua_pushnil(L);
     lua_pushliteral(L, "the endpoint must be an http:// or https:// URL");
@@ -193,12 +194,10 @@ int gc_client_new(lua_State *L) {
   while (endpoint_len > 0 && endpoint[endpoint_len - 1] == '/')
     endpoint_len--;
   c->endpoint = copy_string(endpoint, endpoint_len);
-  c->auth_header =
-      (auth != NULL && strcmp(auth, "bearer") == 0)
-          ? header_line("Authorization: Bearer ", token, token_len)
-          : header_line("X-Auth-Token: ", token, token_len);
-  c->user_agent =
-      user_agent != NULL ? copy_string(user_agent, ua_len) : NULL;
+  c->auth_header = (auth != NULL && strcmp(auth, "bearer") == 0)
+                       ? header_line("Authorization: Bearer ", token, token_len)
+                       : header_line("X-Auth-Token: ", token, token_len);
+  c->user_agent = user_agent != NULL ? copy_string(user_agent, ua_len) : NULL;
   c->cafile = cafile != NULL ? copy_string(cafile, cafile_len) : NULL;
   c->capath = capath != NULL ? copy_string(capath, capath_len) : NULL;
   if (c->endpoint == NULL || c->auth_header == NULL ||
@@ -224,8 +223,8 @@ int gc_client_new(lua_State *L) {
 
 /* ---- request -------------------------------------------------------- */
 
-const char *const gc_methods[] = {"GET", "POST", "PUT", "PATCH",
-                                      "DELETE", NULL};
+const char *const gc_methods[] = {"GET",   "POST",   "PUT",
+                                  "PATCH", "DELETE", NULL};
 
 static void push_lower(lua_State *L, const char *s, size_t len) {
   luaL_Buffer b;
@@ -252,8 +251,8 @@ void gc_push_headers(lua_State *L, const char *data, size_t len) {
       const char *v = colon + 1, *vend = line_end;
       while (v < vend && (*v == ' ' || *v == '\t'))
         v++;
-      while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' ||
-                          vend[-1] == '\t'))
+      while (vend > v &&
+             (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
         vend--;
       push_lower(L, p, (size_t)(colon - p));
       lua_pushvalue(L, -1);
@@ -309,12 +308,12 @@ void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req) {
 struct curl_slist *gc_request_headers(const gc_client *c, int has_body) {
   struct curl_slist *list = NULL, *grown;
   int ok = 1;
-#define ADD_HEADER(h)                                                        \
-  do {                                                                       \
-    if (ok && (grown = curl_slist_append(list, (h))) != NULL)                \
-      list = grown;                                                          \
-    else                                                                     \
-      ok = 0;                                                                \
+#define ADD_HEADER(h)                                                          \
+  do {                                                                         \
+    if (ok && (grown = curl_slist_append(list, (h))) != NULL)                  \
+      list = grown;                                                            \
+    else                                                                       \
+      ok = 0;                                                                  \
   } while (0)
   ADD_HEADER(c->auth_header);
   ADD_HEADER("Accept: application/json");
@@ -331,8 +330,8 @@ struct curl_slist *gc_request_headers(const gc_client *c, int has_body) {
 }
 
 void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
-                   const char *body, struct curl_slist *headers,
-                   char *errbuf, gc_buffer *body_buf, gc_buffer *header_buf) {
+                   const char *body, struct curl_slist *headers, char *errbuf,
+                   gc_buffer *body_buf, gc_buffer *header_buf) {
   curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
   curl_easy_setopt(easy, CURLOPT_URL, req->url);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
@@ -418,8 +417,8 @@ static int client_perform(lua_State *L) {
   curl_easy_reset(c->curl);
   list = gc_request_headers(c, req.body != NULL);
   if (list == NULL)
-    return gc_push_failure(L, "transport", "out of memory",
-                           CURLE_OUT_OF_MEMORY, 0);
+    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
+                           0);
   gc_easy_setup(c, c->curl, &req, req.body, list, c->errbuf, &c->body,
                 &c->headers);
 

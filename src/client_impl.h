@@ -26,11 +26,11 @@ typedef struct gc_client {
   long connect_timeout_ms;
   gc_buffer body;
   gc_buffer headers;
-  long new_connections; /* connections the last request had to open */
-  double total_time;    /* seconds the last request took */
-  long request_size;    /* bytes of request the last transfer sent */
-  long total_requests;    /* transfers finished, single and concurrent */
-  long total_connections; /* connections those transfers opened */
+  long new_connections;         /* connections the last request had to open */
+  double total_time;            /* seconds the last request took */
+  long request_size;            /* bytes of request the last transfer sent */
+  long total_requests;          /* transfers finished, single and concurrent */
+  long total_connections;       /* connections those transfers opened */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
 } gc_client;
 
@@ -58,8 +58,8 @@ struct curl_slist *gc_request_headers(const gc_client *c, int has_body);
 /* Sets every option of a request on a freshly reset easy handle. `body`
  * must live until the transfer ends. No Lua. */
 void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
-                   const char *body, struct curl_slist *headers,
-                   char *errbuf, gc_buffer *body_buf, gc_buffer *header_buf);
+                   const char *body, struct curl_slist *headers, char *errbuf,
+                   gc_buffer *body_buf, gc_buffer *header_buf);
 
 /* After a finished transfer on `easy`: pushes `status, body, headers` or
  * `nil, kind, message, curl_code, sent`; returns the number pushed. */

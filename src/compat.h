@@ -24,14 +24,13 @@
 #endif
 
 #if LUA_VERSION_NUM < 502
-#define luaL_setmetatable(L, tname)                                           \
+#define luaL_setmetatable(L, tname)                                            \
   (luaL_getmetatable((L), (tname)), lua_setmetatable((L), -2))
 #endif
 
 /* luaL_testudata arrived in 5.2. */
 #if LUA_VERSION_NUM < 502
-static inline void *gc_testudata(lua_State *L, int idx,
-                                 const char *tname) {
+static inline void *gc_testudata(lua_State *L, int idx, const char *tname) {
   void *p = lua_touserdata(L, idx);
   if (p == NULL || !lua_getmetatable(L, idx))
     return NULL;

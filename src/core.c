@@ -19,7 +19,9 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_OK;
 
-static void init_curl(void) { curl_init_result = curl_global_init(CURL_GLOBAL_ALL); }
+static void init_curl(void) {
+  curl_init_result = curl_global_init(CURL_GLOBAL_ALL);
+}
 
 /* core.escape(s): percent-encodes everything but RFC 3986's unreserved
  * characters, so an id can never add a path segment or a query. */
@@ -126,12 +128,9 @@ static int core_sleep(lua_State *L) {
 }
 
 int luaopen_genesiscloud_core(lua_State *L) {
-  static const luaL_Reg functions[] = {{"new", gc_client_new},
-                                       {"escape", core_escape},
-                                       {"clean", core_clean},
-                                       {"now", core_now},
-                                       {"sleep", core_sleep},
-                                       {NULL, NULL}};
+  static const luaL_Reg functions[] = {
+      {"new", gc_client_new}, {"escape", core_escape}, {"clean", core_clean},
+      {"now", core_now},      {"sleep", core_sleep},   {NULL, NULL}};
   pthread_once(&curl_once, init_curl);
   if (curl_init_result != CURLE_OK)
     return luaL_error(L, "libcurl failed to initialise: %s",

@@ -138,8 +138,8 @@ static int multi_add(lua_State *L) {
   gc_check_request(L, c, 3, &req);
   m = get_multi(c);
   if (m == NULL)
-    return gc_push_failure(L, "transport", "out of memory",
-                           CURLE_OUT_OF_MEMORY, 0);
+    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
+                           0);
   for (i = 0; i < m->nslots; i++)
     if (m->slots[i]->state != SLOT_FREE && m->slots[i]->tag == tag)
       return luaL_argerror(L, 2, "tag already pending");
@@ -147,8 +147,8 @@ static int multi_add(lua_State *L) {
   /* No Lua call that can raise from here on. */
   s = free_slot(c, m);
   if (s == NULL)
-    return gc_push_failure(L, "transport", "out of memory",
-                           CURLE_OUT_OF_MEMORY, 0);
+    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
+                           0);
   if (req.body != NULL) {
     s->request_body = malloc(req.body_len + 1);
     if (s->request_body == NULL)
@@ -160,16 +160,16 @@ static int multi_add(lua_State *L) {
   s->list = gc_request_headers(c, req.body != NULL);
   if (s->list == NULL) {
     slot_finish(m, s);
-    return gc_push_failure(L, "transport", "out of memory",
-                           CURLE_OUT_OF_MEMORY, 0);
+    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
+                           0);
   }
   gc_buffer_reset(&s->body);
   gc_buffer_reset(&s->headers);
   s->errbuf[0] = '\0';
   curl_easy_reset(s->easy);
   /* The URL is copied by libcurl; the request body is our copy. */
-  gc_easy_setup(c, s->easy, &req, s->request_body, s->list, s->errbuf,
-                &s->body, &s->headers);
+  gc_easy_setup(c, s->easy, &req, s->request_body, s->list, s->errbuf, &s->body,
+                &s->headers);
   curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (void *)s);
   if (curl_multi_add_handle(m->multi, s->easy) != CURLM_OK) {
     slot_finish(m, s);
