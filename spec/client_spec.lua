@@ -91,6 +91,15 @@ describe("client against the emulator", function()
     it("raises on a spec that is not a table", function()
       assert.has_error(function() client:create_security_group(42) end)
     end)
+
+    it("sends a POST without a body as a POST, also after a GET on the same handle", function()
+      assert(client:list_security_groups())
+      local _, err = client:request("POST", "/security-groups", { expect = 201 })
+      assert.are.equal(400, err.status)
+      local req = last_request()
+      assert.are.equal("POST", req.method)
+      assert.are.equal("", req.body or "")
+    end)
   end)
 
   describe("get_security_group", function()
@@ -457,5 +466,99 @@ describe("a client made with the C core directly", function()
     assert.is_true(bare:delete_security_group(sg.id))
     bare:close()
     emu:stop()
+  end)
+end)
+
+describe("the C core's easy handle, reused without a reset", function()
+  local emu, core, c
+
+  setup(function()
+    emu = helper.start_emulator()
+    core = require "genesiscloud.core"
+    c = assert(core.new{ token = emu.token, endpoint = emu.endpoint })
+  end)
+
+  teardown(function()
+    if c then c:close() end
+    if emu then emu:stop() end
+  end)
+
+  -- Every method after every other one: nothing of a request (its body,
+  -- its method, Content-Type) may leak into the next.
+  it("sends each request with its own method and body", function()
+    assert(emu:reset())
+    local json = require "genesiscloud.json"
+    local body = json.encode{ name = "seq", rules = WEB_RULES }
+    local status, created = c:perform("POST", "/security-groups", body, true)
+    assert.are.equal(201, status)
+    local id = json.decode(created).security_group.id
+    local item = "/security-groups/" .. id
+    local steps = {
+      { "GET", item, nil, 200 },
+      { "PUT", item, json.encode{ name = "seq2", rules = WEB_RULES }, 200 },
+      { "GET", "/security-groups", nil, 200 },
+      { "PATCH", item, '{"name":"seq3"}', 200 },
+      { "GET", item, nil, 200 },
+      { "DELETE", item, nil, 204 },
+      { "GET", item, nil, 404 },
+      { "POST", "/security-groups", body, 201 },
+      { "DELETE", "/security-groups/nope", nil, 404 },
+    }
+    for i, s in ipairs(steps) do
+      local st = c:perform(s[1], s[2], s[3], s[1] == "DELETE")
+      assert.are.equal(s[4], st, "step " .. i)
+    end
+    local log = assert(emu:requests())
+    assert.are.equal(#steps + 1, #log)
+    for i, s in ipairs(steps) do
+      local entry = log[i + 1]
+      assert.are.equal(s[1], entry.method, "step " .. i)
+      if s[3] then
+        assert.are.equal(s[3], entry.body, "step " .. i)
+      else
+        assert.is_true(entry.body == nil or entry.body == "", "step " .. i)
+      end
+    end
+  end)
+
+  it("returns headers for a status outside 200-299 only", function()
+    assert(emu:reset())
+    local r = { c:perform("GET", "/security-groups") }
+    assert.are.equal(200, r[1])
+    assert.are.equal(2, select("#", c:perform("GET", "/security-groups")))
+    r = { c:perform("GET", "/security-groups/missing") }
+    assert.are.equal(404, r[1])
+    assert.are.equal("table", type(r[3]))
+    assert.matches("json", r[3]["content-type"])
+  end)
+
+  it("does the same for concurrent transfers after single ones", function()
+    assert(emu:reset())
+    assert(emu:clear_requests())
+    local body = require("genesiscloud.json").encode{ name = "m1", rules = WEB_RULES }
+    assert.is_true(c:multi_add(1, "POST", "/security-groups", body, true))
+    assert.is_true(c:multi_add(2, "GET", "/security-groups/missing"))
+    local got = {}
+    for _ = 1, 2 do
+      local r = { c:multi_next() }
+      got[r[1]] = r
+    end
+    assert.are.equal(201, got[1][2])
+    assert.are.equal(3, #got[1])
+    assert.are.equal(404, got[2][2])
+    assert.are.equal("table", type(got[2][4]))
+    -- the slot that sent the POST now sends a GET
+    assert.is_true(c:multi_add(3, "GET", "/security-groups"))
+    assert.is_true(c:multi_add(4, "GET", "/security-groups"))
+    for _ = 1, 2 do assert.are.equal(200, select(2, c:multi_next())) end
+    local log = assert(emu:requests())
+    assert.are.equal(4, #log)
+    local methods = {}
+    for _, e in ipairs(log) do
+      methods[#methods + 1] = e.method
+      if e.method == "GET" then assert.is_true(e.body == nil or e.body == "") end
+    end
+    table.sort(methods)
+    assert.are.same({ "GET", "GET", "GET", "POST" }, methods)
   end)
 end)

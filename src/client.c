@@ -42,6 +42,10 @@ static void client_release(gc_client *c) {
     curl_share_cleanup(c->share);
     c->share = NULL;
   }
+  curl_slist_free_all(c->headers_plain);
+  c->headers_plain = NULL;
+  curl_slist_free_all(c->headers_body);
+  c->headers_body = NULL;
   free(c->endpoint);
   c->endpoint = NULL;
   free_secret(c->auth_header);
@@ -129,6 +133,39 @@ static char *header_line(const char *prefix, const char *value, size_t len) {
   return line;
 }
 
+/* The request header list; NULL when out of memory. */
+static struct curl_slist *request_headers(const gc_client *c, int has_body) {
+  struct curl_slist *list = NULL, *grown;
+  int ok = 1;
+#define ADD_HEADER(h)                                                          \
+  do {                                                                         \
+    if (ok && (grown = curl_slist_append(list, (h))) != NULL)                  \
+      list = grown;                                                            \
+    else                                                                       \
+      ok = 0;                                                                  \
+  } while (0)
+  ADD_HEADER(c->auth_header);
+  ADD_HEADER("Accept: application/json");
+  /* No "Expect: 100-continue" round trip before bodies. */
+  ADD_HEADER("Expect:");
+  if (has_body)
+    ADD_HEADER("Content-Type: application/json");
+#undef ADD_HEADER
+  if (!ok) {
+    curl_slist_free_all(list);
+    return NULL;
+  }
+  return list;
+}
+
+/* Both request header lists live as long as the client: every request uses
+ * one of them as is. Returns 0 when out of memory (release frees them). */
+static int make_header_lists(gc_client *c) {
+  c->headers_plain = request_headers(c, 0);
+  c->headers_body = request_headers(c, 1);
+  return c->headers_plain != NULL && c->headers_body != NULL;
+}
+
 int gc_client_new(lua_State *L) {
   size_t token_len = 0, endpoint_len = 0, ua_len = 0, cafile_len = 0,
          capath_len = 0;
@@ -203,7 +240,7 @@ int gc_client_new(lua_State *L) {
   if (c->endpoint == NULL || c->auth_header == NULL ||
       (user_agent != NULL && c->user_agent == NULL) ||
       (cafile != NULL && c->cafile == NULL) ||
-      (capath != NULL && c->capath == NULL))
+      (capath != NULL && c->capath == NULL) || !make_header_lists(c))
     return luaL_error(L, "out of memory");
   c->curl = curl_easy_init();
   c->share = curl_share_init();
@@ -218,6 +255,7 @@ int gc_client_new(lua_State *L) {
     lua_pushliteral(L, "could not create a libcurl handle");
     return 2;
   }
+  gc_easy_init(c, c->curl, c->errbuf, &c->body, &c->headers);
   return 1;
 }
 
@@ -305,45 +343,14 @@ void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req) {
   req->url = lua_pushfstring(L, "%s%s", c->endpoint, path);
 }
 
-struct curl_slist *gc_request_headers(const gc_client *c, int has_body) {
-  struct curl_slist *list = NULL, *grown;
-  int ok = 1;
-#define ADD_HEADER(h)                                                          \
-  do {                                                                         \
-    if (ok && (grown = curl_slist_append(list, (h))) != NULL)                  \
-      list = grown;                                                            \
-    else                                                                       \
-      ok = 0;                                                                  \
-  } while (0)
-  ADD_HEADER(c->auth_header);
-  ADD_HEADER("Accept: application/json");
-  /* No "Expect: 100-continue" round trip before bodies. */
-  ADD_HEADER("Expect:");
-  if (has_body)
-    ADD_HEADER("Content-Type: application/json");
-#undef ADD_HEADER
-  if (!ok) {
-    curl_slist_free_all(list);
-    return NULL;
-  }
-  return list;
-}
-
-void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
-                   const char *body, struct curl_slist *headers, char *errbuf,
-                   gc_buffer *body_buf, gc_buffer *header_buf) {
+void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
+                  gc_buffer *body_buf, gc_buffer *header_buf) {
   curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
-  curl_easy_setopt(easy, CURLOPT_URL, req->url);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-  /* libcurl silently sends a request again when a reused connection dies
-   * before any answer; that must never happen to a create. */
-  if (req->fresh)
-    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
   set_protocols(easy);
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   if (c->user_agent != NULL)
@@ -356,13 +363,35 @@ void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, body_buf);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, header_buf);
+}
+
+void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
+                     const char *body) {
+  curl_easy_setopt(easy, CURLOPT_URL, req->url);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                   body != NULL ? c->headers_body : c->headers_plain);
+  /* libcurl silently sends a request again when a reused connection dies
+   * before any answer; that must never happen to a create. */
+  curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh ? 1L : 0L);
   if (body != NULL) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)req->body_len);
+  } else if (req->method == 1) {
+    /* A POST without a body is still a POST: an empty one. */
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+  } else {
+    /* Undo a previous request's body: POSTFIELDS makes the handle POST,
+     * HTTPGET (set last) makes it GET again. */
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (const char *)NULL);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   }
-  if (req->method != 1) /* anything but POST */
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, gc_methods[req->method]);
+  /* Anything but POST names its method; NULL clears the previous one. */
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+                   req->method != 1 ? gc_methods[req->method]
+                                    : (const char *)NULL);
 }
 
 int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
@@ -389,15 +418,16 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);
   lua_pushlstring(L, body->data ? body->data : "", body->len);
+  if (status >= 200 && status <= 299)
+    return 2; /* no headers table: nothing reads it on success */
   gc_push_headers(L, headers->data, headers->len);
   return 3;
 }
 
-/* client:perform(method, path, body, fresh) -> status, body, headers
+/* client:perform(method, path, body, fresh) -> status, body[, headers]
  *                             | nil, kind, message, curl_code, sent */
 static int client_perform(lua_State *L) {
   gc_client *c = check_client(L);
-  struct curl_slist *list;
   gc_request req;
   CURLcode rc;
 
@@ -414,17 +444,10 @@ static int client_perform(lua_State *L) {
   gc_buffer_reset(&c->body);
   gc_buffer_reset(&c->headers);
   c->errbuf[0] = '\0';
-  curl_easy_reset(c->curl);
-  list = gc_request_headers(c, req.body != NULL);
-  if (list == NULL)
-    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
-                           0);
-  gc_easy_setup(c, c->curl, &req, req.body, list, c->errbuf, &c->body,
-                &c->headers);
+  /* The constant options were set once, when the client was made. */
+  gc_easy_request(c, c->curl, &req, req.body);
 
   rc = curl_easy_perform(c->curl);
-  curl_slist_free_all(list);
-  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
   c->new_connections = 0;
   c->total_time = 0;
   c->request_size = 0;

@@ -22,6 +22,8 @@ typedef struct gc_client {
   char *user_agent;
   char *cafile; /* CA bundle to verify the server with, or NULL */
   char *capath; /* directory of CA certificates, or NULL */
+  struct curl_slist *headers_plain; /* request headers, made once */
+  struct curl_slist *headers_body;  /* the same + Content-Type */
   long timeout_ms;
   long connect_timeout_ms;
   gc_buffer body;
@@ -52,17 +54,23 @@ gc_client *gc_check_client(lua_State *L);
  * it). The client must be open. */
 void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req);
 
-/* The request header list; NULL when out of memory. */
-struct curl_slist *gc_request_headers(const gc_client *c, int has_body);
+/* Sets the options that are the same for every request of the client, once
+ * per easy handle (the client's own and each concurrent slot's): share,
+ * timeouts, protocols, TLS, user agent, callbacks and buffers. No Lua. */
+void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
+                  gc_buffer *body_buf, gc_buffer *header_buf);
 
-/* Sets every option of a request on a freshly reset easy handle. `body`
- * must live until the transfer ends. No Lua. */
-void gc_easy_setup(const gc_client *c, CURL *easy, const gc_request *req,
-                   const char *body, struct curl_slist *headers, char *errbuf,
-                   gc_buffer *body_buf, gc_buffer *header_buf);
+/* Sets what changes from request to request on a handle made ready by
+ * gc_easy_init: URL, header list, method, body and fresh connection. Every
+ * one of them is set each time, so nothing of the previous request stays.
+ * `body` must live until the transfer ends. No Lua. */
+void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
+                     const char *body);
 
-/* After a finished transfer on `easy`: pushes `status, body, headers` or
- * `nil, kind, message, curl_code, sent`; returns the number pushed. */
+/* After a finished transfer on `easy`: pushes `status, body[, headers]` or
+ * `nil, kind, message, curl_code, sent`; returns the number pushed. The
+ * headers table is only made for a status outside 200-299 (the Lua layer
+ * reads Retry-After from failures only). */
 int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
                     const gc_buffer *body, const gc_buffer *headers,
                     const char *errbuf, int *new_connections);

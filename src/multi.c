@@ -30,7 +30,6 @@ typedef struct gc_slot {
   CURL *easy;
   gc_buffer body;
   gc_buffer headers;
-  struct curl_slist *list;
   char *request_body; /* a copy: the Lua string may be gone meanwhile */
   lua_Integer tag;
   int state;
@@ -56,8 +55,6 @@ static void slot_finish(gc_multi *m, gc_slot *s) {
   } else if (s->state == SLOT_DONE) {
     m->done--;
   }
-  curl_slist_free_all(s->list);
-  s->list = NULL;
   free(s->request_body);
   s->request_body = NULL;
   s->state = SLOT_FREE;
@@ -119,6 +116,9 @@ static gc_slot *free_slot(gc_client *c, gc_multi *m) {
   }
   s->body.limit = c->body.limit;
   s->headers.limit = c->headers.limit;
+  /* The constant options once per handle; each request sets the rest. */
+  gc_easy_init(c, s->easy, s->errbuf, &s->body, &s->headers);
+  curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (void *)s);
   m->slots = grown;
   m->slots[m->nslots++] = s;
   return s;
@@ -157,20 +157,12 @@ static int multi_add(lua_State *L) {
     memcpy(s->request_body, req.body, req.body_len);
     s->request_body[req.body_len] = '\0';
   }
-  s->list = gc_request_headers(c, req.body != NULL);
-  if (s->list == NULL) {
-    slot_finish(m, s);
-    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
-                           0);
-  }
   gc_buffer_reset(&s->body);
   gc_buffer_reset(&s->headers);
   s->errbuf[0] = '\0';
-  curl_easy_reset(s->easy);
-  /* The URL is copied by libcurl; the request body is our copy. */
-  gc_easy_setup(c, s->easy, &req, s->request_body, s->list, s->errbuf, &s->body,
-                &s->headers);
-  curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (void *)s);
+  /* The URL is copied by libcurl; the request body is our copy; the header
+   * lists are the client's. */
+  gc_easy_request(c, s->easy, &req, s->request_body);
   if (curl_multi_add_handle(m->multi, s->easy) != CURLM_OK) {
     slot_finish(m, s);
     return gc_push_failure(L, "transport", "could not start the transfer",
@@ -198,8 +190,6 @@ static void collect(gc_multi *m) {
       continue;
     s->rc = msg->data.result;
     curl_multi_remove_handle(m->multi, s->easy);
-    curl_slist_free_all(s->list);
-    s->list = NULL;
     free(s->request_body);
     s->request_body = NULL;
     s->state = SLOT_DONE;
@@ -215,7 +205,7 @@ static double monotonic(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* client:multi_next([timeout]) -> tag, status, body, headers
+/* client:multi_next([timeout]) -> tag, status, body[, headers]
  *                              | tag, nil, kind, message, curl_code, sent
  *                              | false (timeout) | nil (nothing pending) */
 static int multi_next(lua_State *L) {

@@ -85,12 +85,6 @@ local function outcome(method, target, spec, status, payload, headers, curl_code
   return result, err, status
 end
 
--- One attempt: -> result, nil, status | nil, err
-local function attempt_once(client, method, target, body, spec)
-  return outcome(method, target, spec,
-    client:perform(method, target, body, FRESH_CONNECTION[method]))
-end
-
 -- Tells the client's debug hook about one attempt. The event holds the
 -- method, path, status, attempt, duration and error line, never the token.
 local function report(policy, event)
@@ -112,19 +106,24 @@ local function policy_of(client)
   return st and st.policy or NO_RETRY -- a bare core handle
 end
 
+local NO_SPEC = {} -- never written to
+
+local function body_error(method, target, err)
+  return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
+    method = method, path = target }
+end
+
 -- A request ready to be sent, and its retry bookkeeping.
 -- -> job | nil, err
 local function prepare(method, path, spec)
-  spec = spec or {}
-  local target = path .. request.query_string(spec.query)
+  spec = spec or NO_SPEC
+  local target = path
+  if spec.query ~= nil then target = path .. request.query_string(spec.query) end
   local body
   if spec.body ~= nil then
     local err
     body, err = json.encode(spec.body)
-    if not body then
-      return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
-        method = method, path = target }
-    end
+    if not body then return body_error(method, target, err) end
   end
   return { method = method, target = target, body = body, spec = spec, attempt = 0,
     maybe_done = false }
@@ -174,14 +173,34 @@ end
 --   `err.retryable` says whether more attempts might have helped, and
 --   `err.ambiguous` marks a POST that may have taken effect.
 function request.send(client, method, path, spec)
-  local job, perr = prepare(method, path, spec)
-  if not job then return nil, perr end
+  spec = spec or NO_SPEC
+  -- The common case (no query, no body, first attempt succeeds, no debug
+  -- hook) makes no table of its own: the job is only built when judge()
+  -- has something to decide.
+  local target, body = path, nil
+  if spec.query ~= nil then target = path .. request.query_string(spec.query) end
+  if spec.body ~= nil then
+    local err
+    body, err = json.encode(spec.body)
+    if not body then return body_error(method, target, err) end
+  end
   local policy = policy_of(client)
-  job.started = policy.now()
+  local now = policy.now
+  local started = now()
+  local fresh = FRESH_CONNECTION[method]
+  local job
+  local attempt = 0
   while true do
-    job.attempt = job.attempt + 1
-    local t0 = policy.now()
-    local result, err, status = attempt_once(client, method, job.target, job.body, job.spec)
+    attempt = attempt + 1
+    local t0 = now()
+    local result, err, status = outcome(method, target, spec,
+      client:perform(method, target, body, fresh))
+    if result ~= nil and not policy.debug then return result end
+    if not job then
+      job = { method = method, target = target, body = body, spec = spec, attempt = 0,
+        maybe_done = false, started = started }
+    end
+    job.attempt = attempt
     local final, ferr, wait = judge(policy, job, result, err, status, t0)
     if not wait then return final, ferr end
     policy.sleep(wait)

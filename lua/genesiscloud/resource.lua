@@ -52,11 +52,14 @@ function resource.item_path(res, id)
   return res.path .. "/" .. core.escape(id)
 end
 
+local DELETE_SPEC = { expect = 204 }
+
 --- Adds the CRUD methods for `res` to the client methods table.
 function resource.install(res)
   local m = client.methods
   local s, p = res.singular, res.plural
   local create_name, get_name = "create_" .. s, "get_" .. s
+  local get_spec = { unwrap = s } -- request.send never changes a spec
   local update_name, delete_name, list_name = "update_" .. s, "delete_" .. s, "list_" .. p
 
   -- `opts.wait` (true or wait options) waits for the ready status after a
@@ -132,7 +135,7 @@ function resource.install(res)
     if not ok then return nil, err end
     err = closed_error(self)
     if err then return nil, err end
-    return request.send(self, "GET", resource.item_path(res, id), { unwrap = s })
+    return request.send(self, "GET", resource.item_path(res, id), get_spec)
   end
 
   m[list_name] = function(self, query)
@@ -190,7 +193,7 @@ function resource.install(res)
     if not ok then return nil, err end
     err = closed_error(self)
     if err then return nil, err end
-    return request.send(self, "DELETE", resource.item_path(res, id), { expect = 204 })
+    return request.send(self, "DELETE", resource.item_path(res, id), DELETE_SPEC)
   end
 
   resource.install_bulk(res, create)
