@@ -163,6 +163,11 @@ function chaos.run_against(emu, operations, fault_rate, seed)
   end
   figures.groups = #final
   figures.duplicates = 0
+  -- Groups whose fate a failed write left open: checked only for existing
+  -- at most once, not for their fields.
+  figures.uncertain = 0
+  for _ in pairs(uncertain_ids) do figures.uncertain = figures.uncertain + 1 end
+  for _ in pairs(uncertain_names) do figures.uncertain = figures.uncertain + 1 end
   return figures
 end
 
@@ -172,8 +177,9 @@ function chaos.summary(f)
   for kind, count in pairs(f.by_kind) do kinds[#kinds + 1] = kind .. " " .. count end
   table.sort(kinds)
   return ("chaos: %d operations, %d requests, %d faults injected, %d retries, %d failures surfaced%s, "
-    .. "%d duplicates, %d groups at the end"):format(f.operations, f.requests, f.faults, f.retries,
-    f.failures, #kinds > 0 and (" (" .. table.concat(kinds, ", ") .. ")") or "", f.duplicates, f.groups)
+    .. "%d duplicates, %d groups at the end, %d left uncertain by failed writes"):format(f.operations,
+    f.requests, f.faults, f.retries, f.failures, #kinds > 0 and (" (" .. table.concat(kinds, ", ") .. ")") or "",
+    f.duplicates, f.groups, f.uncertain)
 end
 
 return chaos
