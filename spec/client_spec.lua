@@ -92,6 +92,16 @@ describe("client against the emulator", function()
       assert.has_error(function() client:create_security_group(42) end)
     end)
 
+    it("refuses a body JSON cannot hold with a usage error, sending nothing", function()
+      assert(emu:clear_requests())
+      local result, err = client:request("POST", "/security-groups",
+        { body = { name = "x", rules = { print } }, expect = 201 })
+      assert.is_nil(result)
+      assert.are.equal("usage", err.kind)
+      assert.matches("cannot send the request body", err.message)
+      assert.are.equal(0, #assert(emu:requests()))
+    end)
+
     it("sends a POST without a body as a POST, also after a GET on the same handle", function()
       assert(client:list_security_groups())
       local _, err = client:request("POST", "/security-groups", { expect = 201 })

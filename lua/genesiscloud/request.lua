@@ -108,23 +108,25 @@ end
 
 local NO_SPEC = {} -- never written to
 
-local function body_error(method, target, err)
-  return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
-    method = method, path = target }
+-- The path with its query and the JSON body: -> target, body | nil, err
+local function encode(method, path, spec)
+  local target = path
+  if spec.query ~= nil then target = path .. request.query_string(spec.query) end
+  if spec.body == nil then return target, nil end
+  local body, err = json.encode(spec.body)
+  if not body then
+    return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
+      method = method, path = target }
+  end
+  return target, body
 end
 
 -- A request ready to be sent, and its retry bookkeeping.
 -- -> job | nil, err
 local function prepare(method, path, spec)
   spec = spec or NO_SPEC
-  local target = path
-  if spec.query ~= nil then target = path .. request.query_string(spec.query) end
-  local body
-  if spec.body ~= nil then
-    local err
-    body, err = json.encode(spec.body)
-    if not body then return body_error(method, target, err) end
-  end
+  local target, body = encode(method, path, spec)
+  if not target then return nil, body end
   return { method = method, target = target, body = body, spec = spec, attempt = 0,
     maybe_done = false }
 end
@@ -177,13 +179,8 @@ function request.send(client, method, path, spec)
   -- The common case (no query, no body, first attempt succeeds, no debug
   -- hook) makes no table of its own: the job is only built when judge()
   -- has something to decide.
-  local target, body = path, nil
-  if spec.query ~= nil then target = path .. request.query_string(spec.query) end
-  if spec.body ~= nil then
-    local err
-    body, err = json.encode(spec.body)
-    if not body then return body_error(method, target, err) end
-  end
+  local target, body = encode(method, path, spec)
+  if not target then return nil, body end
   local policy = policy_of(client)
   local now = policy.now
   local started = now()
