@@ -32,7 +32,7 @@ build = {
   type = "builtin",
   modules = {
     ["genesiscloud.core"] = {
-      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c" },
+      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/json_decode.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "pthread" },
       incdirs = { "$(CURL_INCDIR)" },
@@ -61,6 +61,8 @@ build = {
     ["genesiscloud.emulator.router"] = "lua/genesiscloud/emulator/router.lua",
     ["genesiscloud.emulator.validate"] = "lua/genesiscloud/emulator/validate.lua",
     ["genesiscloud.emulator.store"] = "lua/genesiscloud/emulator/store.lua",
+    ["genesiscloud.emulator.heap"] = "lua/genesiscloud/emulator/heap.lua",
+    ["genesiscloud.emulator.request_log"] = "lua/genesiscloud/emulator/request_log.lua",
     ["genesiscloud.emulator.reply"] = "lua/genesiscloud/emulator/reply.lua",
     ["genesiscloud.emulator.security_groups"] = "lua/genesiscloud/emulator/security_groups.lua",
     ["genesiscloud.emulator.state"] = "lua/genesiscloud/emulator/state.lua",

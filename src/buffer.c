@@ -27,6 +27,18 @@ int gc_buffer_append(gc_buffer *buf, const char *bytes, size_t n) {
   return 0;
 }
 
+int gc_buffer_terminate(gc_buffer *buf) {
+  if (buf->len == buf->cap) {
+    char *grown = realloc(buf->data, buf->cap + 1);
+    if (grown == NULL)
+      return -1;
+    buf->data = grown;
+    buf->cap++;
+  }
+  buf->data[buf->len] = '\0';
+  return 0;
+}
+
 void gc_buffer_reset(gc_buffer *buf) {
   buf->len = 0;
   buf->overflowed = 0;

@@ -19,6 +19,10 @@ typedef struct gc_buffer {
 /* Appends n bytes; returns 0, or -1 when over the limit or out of memory. */
 int gc_buffer_append(gc_buffer *buf, const char *bytes, size_t n);
 
+/* Puts a '\0' after the data (not counted in len, allowed past the limit),
+ * for a parser that stops at it. Returns 0, or -1 when out of memory. */
+int gc_buffer_terminate(gc_buffer *buf);
+
 /* Empties the buffer for the next request; gives back memory when the last
  * response was unusually large, so a client's memory does not stay at its
  * high-water mark. */

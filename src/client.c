@@ -4,6 +4,7 @@
  * HTTP only; JSON, errors and resources live in the Lua layer.
  */
 #include "client_impl.h"
+#include "json_decode.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -50,17 +51,33 @@ static void client_release(gc_client *c) {
   c->endpoint = NULL;
   free_secret(c->auth_header);
   c->auth_header = NULL;
-  free(c->user_agent);
-  c->user_agent = NULL;
+  free(c->user_agent_header);
+  c->user_agent_header = NULL;
   free(c->cafile);
   c->cafile = NULL;
   free(c->capath);
   c->capath = NULL;
   gc_buffer_free(&c->body);
   gc_buffer_free(&c->headers);
+  gc_buffer_free(&c->url);
 }
 
+/* The registry key of the client metatable, besides its name: finding it
+ * by address is much cheaper than luaL_checkudata's lookup by name, and
+ * every request goes through here. */
+static const char client_mt_key = 0;
+
 gc_client *gc_check_client(lua_State *L) {
+  void *p = lua_touserdata(L, 1);
+  if (p != NULL && lua_getmetatable(L, 1)) {
+    int same;
+    gc_rawgetp(L, LUA_REGISTRYINDEX, &client_mt_key);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same)
+      return (gc_client *)p;
+  }
+  /* not a client: luaL_checkudata raises the usual error */
   return (gc_client *)luaL_checkudata(L, 1, GC_CLIENT_MT);
 }
 #define check_client gc_check_client
@@ -133,7 +150,16 @@ static char *header_line(const char *prefix, const char *value, size_t len) {
   return line;
 }
 
-/* The request header list; NULL when out of memory. */
+/* libcurl decodes a compressed answer only when it was built with zlib. */
+static int have_gzip(void) {
+  return (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_LIBZ) !=
+         0;
+}
+
+/* The request header list; NULL when out of memory. User-Agent and
+ * Accept-Encoding are ours rather than libcurl's options: libcurl formats
+ * those two afresh for every request, which cost more than a tenth of a
+ * small GET (CURLOPT_ACCEPT_ENCODING stays set, so decoding stays on). */
 static struct curl_slist *request_headers(const gc_client *c, int has_body) {
   struct curl_slist *list = NULL, *grown;
   int ok = 1;
@@ -146,10 +172,15 @@ static struct curl_slist *request_headers(const gc_client *c, int has_body) {
   } while (0)
   ADD_HEADER(c->auth_header);
   ADD_HEADER("Accept: application/json");
-  /* No "Expect: 100-continue" round trip before bodies. */
-  ADD_HEADER("Expect:");
-  if (has_body)
+  if (have_gzip())
+    ADD_HEADER("Accept-Encoding: gzip");
+  if (c->user_agent_header != NULL)
+    ADD_HEADER(c->user_agent_header);
+  if (has_body) {
     ADD_HEADER("Content-Type: application/json");
+    /* No "Expect: 100-continue" round trip before bodies. */
+    ADD_HEADER("Expect:");
+  }
 #undef ADD_HEADER
   if (!ok) {
     curl_slist_free_all(list);
@@ -227,6 +258,7 @@ int gc_client_new(lua_State *L) {
   c->connect_timeout_ms = opt_millis(L, "connect_timeout", 10);
   c->body.limit = (size_t)max_bytes;
   c->headers.limit = (size_t)64 * 1024;
+  c->url.limit = (size_t)64 * 1024;
 
   while (endpoint_len > 0 && endpoint[endpoint_len - 1] == '/')
     endpoint_len--;
@@ -234,11 +266,13 @@ int gc_client_new(lua_State *L) {
   c->auth_header = (auth != NULL && strcmp(auth, "bearer") == 0)
                        ? header_line("Authorization: Bearer ", token, token_len)
                        : header_line("X-Auth-Token: ", token, token_len);
-  c->user_agent = user_agent != NULL ? copy_string(user_agent, ua_len) : NULL;
+  c->user_agent_header = user_agent != NULL
+                             ? header_line("User-Agent: ", user_agent, ua_len)
+                             : NULL;
   c->cafile = cafile != NULL ? copy_string(cafile, cafile_len) : NULL;
   c->capath = capath != NULL ? copy_string(capath, capath_len) : NULL;
   if (c->endpoint == NULL || c->auth_header == NULL ||
-      (user_agent != NULL && c->user_agent == NULL) ||
+      (user_agent != NULL && c->user_agent_header == NULL) ||
       (cafile != NULL && c->cafile == NULL) ||
       (capath != NULL && c->capath == NULL) || !make_header_lists(c))
     return luaL_error(L, "out of memory");
@@ -340,7 +374,12 @@ void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req) {
                 "path must start with /");
   luaL_argcheck(L, !has_control_chars(path, path_len), first + 1,
                 "path contains control characters");
-  req->url = lua_pushfstring(L, "%s%s", c->endpoint, path);
+  gc_buffer_reset(&c->url);
+  if (gc_buffer_append(&c->url, c->endpoint, strlen(c->endpoint)) != 0 ||
+      gc_buffer_append(&c->url, path, path_len) != 0 ||
+      gc_buffer_append(&c->url, "", 1) != 0)
+    luaL_error(L, c->url.overflowed ? "the path is too long" : "out of memory");
+  req->url = c->url.data;
 }
 
 void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
@@ -352,9 +391,8 @@ void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   set_protocols(easy);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-  if (c->user_agent != NULL)
-    curl_easy_setopt(easy, CURLOPT_USERAGENT, c->user_agent);
+  if (have_gzip())
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
   if (c->cafile != NULL)
     curl_easy_setopt(easy, CURLOPT_CAINFO, c->cafile);
   if (c->capath != NULL)
@@ -394,9 +432,33 @@ void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
                                     : (const char *)NULL);
 }
 
+/* The common case done without a round trip through Lua: the answer has
+ * the expected status and its body is a JSON object (with an object under
+ * `unwrap`, when given). Pushes that object and returns 1; returns 0 with
+ * the stack as it was otherwise, and the caller answers as usual. */
+static int push_expected_object(lua_State *L, gc_buffer *body,
+                                const char *unwrap) {
+  int top = lua_gettop(L);
+  if (body->len == 0 || gc_buffer_terminate(body) != 0)
+    return 0;
+  if (gc_json_decode_text(L, body->data, body->len, GC_API_JSON_DEPTH) == 1 &&
+      lua_type(L, -1) == LUA_TTABLE) {
+    if (unwrap == NULL)
+      return 1;
+    lua_getfield(L, -1, unwrap);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_remove(L, -2);
+      return 1;
+    }
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
 int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
-                    const gc_buffer *body, const gc_buffer *headers,
-                    const char *errbuf, int *new_connections) {
+                    gc_buffer *body, const gc_buffer *headers,
+                    const char *errbuf, int *new_connections,
+                    const gc_expect *expect) {
   long status = 0, connects = 0, request_size = 0;
   curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
   curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
@@ -417,6 +479,9 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
   }
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);
+  if (expect != NULL && expect->status != 0 && expect->status != 204 &&
+      status == expect->status && push_expected_object(L, body, expect->unwrap))
+    return 2;
   lua_pushlstring(L, body->data ? body->data : "", body->len);
   if (status >= 200 && status <= 299)
     return 2; /* no headers table: nothing reads it on success */
@@ -424,12 +489,17 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
   return 3;
 }
 
-/* client:perform(method, path, body, fresh) -> status, body[, headers]
- *                             | nil, kind, message, curl_code, sent */
+/* client:perform(method, path, body, fresh [, expect [, unwrap]])
+ *   -> status, body[, headers] | nil, kind, message, curl_code, sent
+ * With `expect` (a status other than 204), an answer with that status whose
+ * body is a JSON object comes back decoded, as status and the object (its
+ * `unwrap` member, when given). Anything else comes back as without it,
+ * for the Lua layer to explain. */
 static int client_perform(lua_State *L) {
   gc_client *c = check_client(L);
   gc_request req;
   CURLcode rc;
+  gc_expect expect;
 
   if (c->curl == NULL) {
     luaL_checkoption(L, 2, NULL, gc_methods);
@@ -438,6 +508,8 @@ static int client_perform(lua_State *L) {
   }
   /* The body string stays on the Lua stack during the transfer. */
   gc_check_request(L, c, 2, &req);
+  expect.status = (long)luaL_optinteger(L, 6, 0);
+  expect.unwrap = luaL_optstring(L, 7, NULL);
 
   /* Every Lua call that could raise is above this line; from here to the
    * end of curl_easy_perform only C runs. */
@@ -455,7 +527,7 @@ static int client_perform(lua_State *L) {
   curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &c->total_time);
   curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &c->request_size);
   return gc_push_outcome(L, c, c->curl, rc, &c->body, &c->headers, c->errbuf,
-                         NULL);
+                         NULL, &expect);
 }
 
 static int client_close(lua_State *L) {
@@ -537,6 +609,8 @@ void gc_client_open(lua_State *L) {
     gc_setfuncs(L, method_list);
     gc_multi_register(L);
     lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, -1);
+    gc_rawsetp(L, LUA_REGISTRYINDEX, &client_mt_key);
   }
   /* Loading the module twice in one state shares one methods table. */
   lua_getfield(L, -1, "__index");

@@ -19,19 +19,20 @@ typedef struct gc_client {
   gc_multi *multi;   /* concurrent transfers, made on first use */
   char *endpoint;    /* no trailing slash */
   char *auth_header; /* "X-Auth-Token: ..." or "Authorization: Bearer ..." */
-  char *user_agent;
-  char *cafile; /* CA bundle to verify the server with, or NULL */
-  char *capath; /* directory of CA certificates, or NULL */
+  char *user_agent_header; /* "User-Agent: ...", or NULL for none */
+  char *cafile;            /* CA bundle to verify the server with, or NULL */
+  char *capath;            /* directory of CA certificates, or NULL */
   struct curl_slist *headers_plain; /* request headers, made once */
   struct curl_slist *headers_body;  /* the same + Content-Type */
   long timeout_ms;
   long connect_timeout_ms;
   gc_buffer body;
   gc_buffer headers;
-  long new_connections;         /* connections the last request had to open */
-  double total_time;            /* seconds the last request took */
-  long request_size;            /* bytes of request the last transfer sent */
-  long total_requests;          /* transfers finished, single and concurrent */
+  gc_buffer url;        /* the last request's URL; libcurl keeps its own copy */
+  long new_connections; /* connections the last request had to open */
+  double total_time;    /* seconds the last request took */
+  long request_size;    /* bytes of request the last transfer sent */
+  long total_requests;  /* transfers finished, single and concurrent */
   long total_connections;       /* connections those transfers opened */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
 } gc_client;
@@ -50,13 +51,13 @@ extern const char *const gc_methods[];
 gc_client *gc_check_client(lua_State *L);
 
 /* Reads (method, path, body, fresh) from stack slots first..first+3 into
- * req, raising on bad arguments, and pushes the URL (req->url points into
- * it). The client must be open. */
+ * req, raising on bad arguments, and builds the URL in c->url (req->url
+ * points into it until the next request). The client must be open. */
 void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req);
 
 /* Sets the options that are the same for every request of the client, once
  * per easy handle (the client's own and each concurrent slot's): share,
- * timeouts, protocols, TLS, user agent, callbacks and buffers. No Lua. */
+ * timeouts, protocols, TLS, compression, callbacks and buffers. No Lua. */
 void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
                   gc_buffer *body_buf, gc_buffer *header_buf);
 
@@ -67,13 +68,22 @@ void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
 void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
                      const char *body);
 
+/* What a finished transfer is expected to bring: the status (0: nothing
+ * expected) and the member of the JSON object to return (NULL: all). */
+typedef struct gc_expect {
+  long status;
+  const char *unwrap;
+} gc_expect;
+
 /* After a finished transfer on `easy`: pushes `status, body[, headers]` or
  * `nil, kind, message, curl_code, sent`; returns the number pushed. The
  * headers table is only made for a status outside 200-299 (the Lua layer
- * reads Retry-After from failures only). */
+ * reads Retry-After from failures only). When the answer is what `expect`
+ * (may be NULL) describes, the body comes decoded: `status, object`. */
 int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
-                    const gc_buffer *body, const gc_buffer *headers,
-                    const char *errbuf, int *new_connections);
+                    gc_buffer *body, const gc_buffer *headers,
+                    const char *errbuf, int *new_connections,
+                    const gc_expect *expect);
 
 /* nil, kind, message, curl_code, sent */
 int gc_push_failure(lua_State *L, const char *kind, const char *message,

@@ -44,6 +44,18 @@ static inline void *gc_testudata(lua_State *L, int idx, const char *tname) {
 #define gc_testudata(L, idx, tname) luaL_testudata((L), (idx), (tname))
 #endif
 
+/* Registry entries keyed by a C address, which needs no string lookup. */
+#if LUA_VERSION_NUM < 502
+#define gc_rawgetp(L, idx, p)                                                  \
+  (lua_pushlightuserdata((L), (void *)(p)), lua_rawget((L), (idx)))
+#define gc_rawsetp(L, idx, p)                                                  \
+  (lua_pushlightuserdata((L), (void *)(p)), lua_insert((L), -2),               \
+   lua_rawset((L), (idx)))
+#else
+#define gc_rawgetp(L, idx, p) lua_rawgetp((L), (idx), (p))
+#define gc_rawsetp(L, idx, p) lua_rawsetp((L), (idx), (p))
+#endif
+
 /* Integers exist from 5.3 on; before that every number is a double. */
 #if LUA_VERSION_NUM >= 503
 #define GC_HAVE_INTEGERS 1

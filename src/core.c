@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "compat.h"
+#include "json_decode.h"
 
 #define GC_VERSION "0.1.0"
 #define GC_MAX_DEPTH 1000
@@ -23,19 +24,42 @@ static void init_curl(void) {
   curl_init_result = curl_global_init(CURL_GLOBAL_ALL);
 }
 
+/* RFC 3986's unreserved characters: A-Z a-z 0-9 - . _ ~ */
+static int is_unreserved(unsigned char ch) {
+  static const unsigned char unreserved[256] = {
+      ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1,
+      ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+      ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+      ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+      ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+      ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+      ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1,
+      ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+      ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+      ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+      ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+  return unreserved[ch];
+}
+
 /* core.escape(s): percent-encodes everything but RFC 3986's unreserved
- * characters, so an id can never add a path segment or a query. */
+ * characters, so an id can never add a path segment or a query. An id
+ * that needs nothing (the usual UUID) is returned as it is. */
 static int core_escape(lua_State *L) {
   static const char hex[] = "0123456789ABCDEF";
-  size_t len, i;
+  size_t len, i = 0;
   const char *s = luaL_checklstring(L, 1, &len);
   luaL_Buffer b;
+  while (i < len && is_unreserved((unsigned char)s[i]))
+    i++;
+  if (i == len) {
+    lua_settop(L, 1);
+    return 1;
+  }
   luaL_buffinit(L, &b);
-  for (i = 0; i < len; i++) {
+  luaL_addlstring(&b, s, i);
+  for (; i < len; i++) {
     unsigned char ch = (unsigned char)s[i];
-    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-        (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-        ch == '~') {
+    if (is_unreserved(ch)) {
       luaL_addchar(&b, (char)ch);
     } else {
       luaL_addchar(&b, '%');
@@ -128,9 +152,13 @@ static int core_sleep(lua_State *L) {
 }
 
 int luaopen_genesiscloud_core(lua_State *L) {
-  static const luaL_Reg functions[] = {
-      {"new", gc_client_new}, {"escape", core_escape}, {"clean", core_clean},
-      {"now", core_now},      {"sleep", core_sleep},   {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"new", gc_client_new},
+                                       {"escape", core_escape},
+                                       {"clean", core_clean},
+                                       {"now", core_now},
+                                       {"sleep", core_sleep},
+                                       {"decode", gc_json_decode},
+                                       {NULL, NULL}};
   pthread_once(&curl_once, init_curl);
   if (curl_init_result != CURLE_OK)
     return luaL_error(L, "libcurl failed to initialise: %s",
@@ -139,6 +167,8 @@ int luaopen_genesiscloud_core(lua_State *L) {
   gc_setfuncs(L, functions);
   gc_client_open(L);
   lua_setfield(L, -2, "client_methods");
+  lua_pushinteger(L, GC_API_JSON_DEPTH);
+  lua_setfield(L, -2, "json_max_depth");
   lua_pushliteral(L, GC_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

@@ -248,7 +248,7 @@ static int multi_next(lua_State *L) {
   slot_finish(m, first);
   lua_pushinteger(L, first->tag);
   return 1 + gc_push_outcome(L, c, first->easy, first->rc, &first->body,
-                             &first->headers, first->errbuf, NULL);
+                             &first->headers, first->errbuf, NULL, NULL);
 }
 
 /* client:multi_cancel(tag) -> true when it was pending (now dropped) */

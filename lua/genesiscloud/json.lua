@@ -3,8 +3,9 @@
 --
 -- Encoding is done here rather than by cjson because lua-cjson 2.1.0
 -- writes an empty Lua table as `{}`, and an empty list must go out as `[]`.
--- Decoding is cjson's, followed by `core.clean`, so `null` never reaches
--- the user (the field is absent) and whole numbers come back as integers.
+-- Decoding is the C core's `core.decode`, one pass straight to the tables
+-- we want: `null` never reaches the user (the field is absent) and whole
+-- numbers come back as integers.
 -- @module genesiscloud.json
 local cjson = require("cjson.safe").new()
 local core = require "genesiscloud.core"
@@ -12,7 +13,7 @@ local core = require "genesiscloud.core"
 local json = {}
 
 --- Deepest nesting accepted in either direction.
-json.MAX_DEPTH = 64
+json.MAX_DEPTH = core.json_max_depth
 cjson.decode_max_depth(json.MAX_DEPTH)
 
 --- The `null` value, for callers who need to send an explicit null.
@@ -102,11 +103,14 @@ function json.encode(value)
   return concat(out)
 end
 
+local decode = core.decode
+local MAX_DEPTH = json.MAX_DEPTH
+
 --- Decodes JSON text into plain Lua; returns the value or `nil, message`.
+-- `null` leaves a field absent (a hole in a list) and whole numbers are
+-- integers; JSON `null` alone decodes to nil with no message.
 function json.decode(text)
-  local value, err = cjson.decode(text)
-  if value == nil and err then return nil, err end
-  return core.clean(value)
+  return decode(text, MAX_DEPTH)
 end
 
 return json

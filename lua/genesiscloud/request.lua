@@ -185,14 +185,23 @@ function request.send(client, method, path, spec)
   local now = policy.now
   local started = now()
   local fresh = FRESH_CONNECTION[method]
+  local expect, unwrap = spec.expect or 200, spec.unwrap
   local job
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local t0 = now()
-    local result, err, status = outcome(method, target, spec,
-      client:perform(method, target, body, fresh))
-    if result ~= nil and not policy.debug then return result end
+    local t0 = attempt == 1 and started or now()
+    -- The core decodes an answer with the expected status itself and
+    -- hands back the (unwrapped) object; anything else goes to outcome.
+    local status, payload, headers, curl_code, sent = client:perform(method, target, body, fresh,
+      expect, unwrap)
+    local result, err
+    if type(payload) == "table" then
+      if not policy.debug then return payload end
+      result = payload
+    else
+      result, err, status = outcome(method, target, spec, status, payload, headers, curl_code, sent)
+    end
     if not job then
       job = { method = method, target = target, body = body, spec = spec, attempt = 0,
         maybe_done = false, started = started }

@@ -1,0 +1,521 @@
+/*
+ * core.decode(text [, max_depth]): JSON text straight to plain Lua values
+ * in one pass, as the module wants them: `null` leaves the field absent,
+ * whole numbers are integers (on 5.3+), empty lists and objects are empty
+ * tables. It replaces cjson.decode + core.clean on every response, which
+ * cost more than the whole HTTP exchange for a small object.
+ *
+ * Strict RFC 8259: no comments, no trailing commas, no NaN/Infinity/hex,
+ * no raw control characters in strings. UTF-8 is passed through as bytes
+ * (like cjson); \u escapes, surrogate pairs included, become UTF-8.
+ *
+ * Values are built on the Lua stack only, so nothing needs freeing on any
+ * path: a syntax error resets the stack and returns nil + message, and a
+ * memory error raised by Lua unwinds through here with nothing to leak.
+ * The parser reads text[len], which Lua guarantees is '\0': no token can
+ * contain it, so the hot loops need no separate end check.
+ */
+#include <string.h>
+
+#include "compat.h"
+#include "json_decode.h"
+
+#define HINT_LEVELS 16
+
+/* Table sizes last seen at each depth. Answers of one API share their
+ * shapes, so a table made with the size its predecessor ended with is
+ * filled without a single rehash (which cost more than the parsing). The
+ * hints live in an upvalue of core.decode: per Lua state, never global. */
+typedef struct size_hints {
+  int object[HINT_LEVELS];
+  int array[HINT_LEVELS];
+} size_hints;
+
+#define MAX_OBJECT_HINT 64
+#define MAX_ARRAY_HINT 1024
+
+/* Recent short strings, by a cheap hash of their bytes. Keys and many
+ * values ("ingress", "tcp", dates, ids) come back in every answer, and
+ * finding one here costs half of what interning it afresh costs. */
+#define CACHE_SLOTS 256
+#define CACHE_MAX_LEN 40 /* Lua interns strings up to this length */
+
+typedef struct {
+  lua_State *L;
+  const char *start, *p, *end;
+  int max_depth;
+  const char *error; /* what went wrong, at p */
+  size_hints *hints;
+  int cache; /* stack index of the string cache table, 0 for none */
+} parser;
+
+enum { FAILED = 0, VALUE = 1, NULL_VALUE = 2 };
+
+static const char TOO_DEEP[] = "nested too deeply";
+
+/* 1 for the bytes a string can hold as they are: not '"', '\\' or a
+ * control character (which includes the '\0' after the text). */
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const unsigned char plain[256] = {
+    R16(0), R16(0), /* 0x00-0x1F */
+    1,      1,      0,      1,      1,      1,      1,      1,
+    1,      1,      1,      1,      1,      1,      1,      1, /* '"' */
+    R16(1), R16(1),                                            /* 0x30-0x4F */
+    1,      1,      1,      1,      1,      1,      1,      1,
+    1,      1,      1,      1,      0,      1,      1,      1, /* '\\' */
+    R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1),
+    R16(1), R16(1)};
+#undef R16
+
+static int fail(parser *P, const char *message) {
+  P->error = message;
+  return FAILED;
+}
+
+static void skip_space(parser *P) {
+  const char *p = P->p;
+  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+    p++;
+  P->p = p;
+}
+
+static int hex_value(char ch) {
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
+}
+
+/* Four hex digits at p -> 0..0xFFFF, or -1. */
+static long hex4(const char *p) {
+  long v = 0;
+  int i;
+  for (i = 0; i < 4; i++) {
+    int d = hex_value(p[i]);
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+static void add_utf8(luaL_Buffer *b, unsigned long cp) {
+  if (cp < 0x80) {
+    luaL_addchar(b, (char)cp);
+  } else if (cp < 0x800) {
+    luaL_addchar(b, (char)(0xC0 | (cp >> 6)));
+    luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    luaL_addchar(b, (char)(0xE0 | (cp >> 12)));
+    luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+    luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+  } else {
+    luaL_addchar(b, (char)(0xF0 | (cp >> 18)));
+    luaL_addchar(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+    luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+    luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+  }
+}
+
+/* One \uXXXX escape (surrogate pairs joined) at P->p, which points at the
+ * 'u'; leaves P->p after the escape. */
+static int unicode_escape(parser *P, luaL_Buffer *b) {
+  long hi = hex4(P->p + 1), lo;
+  if (hi < 0)
+    return fail(P, "invalid \\u escape");
+  P->p += 5;
+  if (hi >= 0xDC00 && hi <= 0xDFFF)
+    return fail(P, "lone low surrogate in a \\u escape");
+  if (hi >= 0xD800 && hi <= 0xDBFF) {
+    if (P->p[0] != '\\' || P->p[1] != 'u')
+      return fail(P, "high surrogate without its low half");
+    lo = hex4(P->p + 2);
+    if (lo < 0xDC00 || lo > 0xDFFF)
+      return fail(P, "high surrogate without its low half");
+    P->p += 6;
+    add_utf8(b, 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
+                    ((unsigned long)lo - 0xDC00));
+    return VALUE;
+  }
+  add_utf8(b, (unsigned long)hi);
+  return VALUE;
+}
+
+/* The rest of a string that has escapes, from `from` (its first byte) on;
+ * P->p is at the first backslash. Pushes the decoded string. */
+static int escaped_string(parser *P, const char *from) {
+  luaL_Buffer b;
+  luaL_buffinit(P->L, &b);
+  luaL_addlstring(&b, from, (size_t)(P->p - from));
+  for (;;) {
+    const char *run = P->p, *p = run;
+    unsigned char ch;
+    while (plain[(unsigned char)*p])
+      p++;
+    P->p = p;
+    ch = (unsigned char)*p;
+    luaL_addlstring(&b, run, (size_t)(p - run));
+    if (ch == '"')
+      break;
+    if (ch != '\\')
+      return fail(P, P->p >= P->end ? "unterminated string"
+                                    : "control character in a string");
+    P->p++;
+    switch (*P->p) {
+    case '"':
+      luaL_addchar(&b, '"');
+      break;
+    case '\\':
+      luaL_addchar(&b, '\\');
+      break;
+    case '/':
+      luaL_addchar(&b, '/');
+      break;
+    case 'b':
+      luaL_addchar(&b, '\b');
+      break;
+    case 'f':
+      luaL_addchar(&b, '\f');
+      break;
+    case 'n':
+      luaL_addchar(&b, '\n');
+      break;
+    case 'r':
+      luaL_addchar(&b, '\r');
+      break;
+    case 't':
+      luaL_addchar(&b, '\t');
+      break;
+    case 'u':
+      if (!unicode_escape(P, &b))
+        return FAILED;
+      continue;
+    default:
+      return fail(P, "invalid escape in a string");
+    }
+    P->p++;
+  }
+  luaL_pushresult(&b);
+  P->p++; /* the closing quote */
+  return VALUE;
+}
+
+static void push_string(parser *P, const char *s, size_t len) {
+  lua_State *L = P->L;
+  if (P->cache != 0 && len > 0 && len <= CACHE_MAX_LEN) {
+    int slot =
+        (int)((len * 7 + (unsigned char)s[0] * 31 +
+               (unsigned char)s[len / 2] * 5 + (unsigned char)s[len - 1] * 17) &
+              (CACHE_SLOTS - 1)) +
+        1;
+    size_t cached_len;
+    const char *cached;
+    lua_rawgeti(L, P->cache, slot);
+    cached = lua_tolstring(L, -1, &cached_len); /* NULL for an empty slot */
+    if (cached != NULL && cached_len == len && memcmp(cached, s, len) == 0)
+      return;
+    lua_pop(L, 1);
+    lua_pushlstring(L, s, len);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, P->cache, slot);
+    return;
+  }
+  lua_pushlstring(L, s, len);
+}
+
+/* A string at P->p (the opening quote). Most have no escapes and are
+ * pushed straight from the text. */
+static int parse_string(parser *P) {
+  const char *from = P->p + 1, *p = from;
+  while (plain[(unsigned char)*p])
+    p++;
+  P->p = p;
+  if (*p == '"') {
+    push_string(P, from, (size_t)(p - from));
+    P->p = p + 1;
+    return VALUE;
+  }
+  if (*p == '\\')
+    return escaped_string(P, from);
+  return fail(P, P->p >= P->end ? "unterminated string"
+                                : "control character in a string");
+}
+
+static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+/* Pushes the number on top as an integer when it is a whole one that
+ * fits, as cjson + core.clean did ("443.0" and "4.43e2" are 443). */
+static void settle_number(lua_State *L) {
+#if GC_HAVE_INTEGERS
+  int isint = 0;
+  lua_Integer n = lua_tointegerx(L, -1, &isint);
+  if (isint) {
+    lua_pop(L, 1);
+    lua_pushinteger(L, n);
+  }
+#else
+  (void)L;
+#endif
+}
+
+static int parse_number(parser *P) {
+  const char *s = P->p, *q = s, *digits;
+  int whole = 1;
+  if (*q == '-')
+    q++;
+  digits = q;
+  if (*q == '0')
+    q++;
+  else if (*q >= '1' && *q <= '9')
+    while (is_digit(*q))
+      q++;
+  else {
+    P->p = q;
+    return fail(P, "invalid number");
+  }
+  if (*q == '.') {
+    whole = 0;
+    if (!is_digit(*++q)) {
+      P->p = q;
+      return fail(P, "invalid number: no digit after '.'");
+    }
+    while (is_digit(*q))
+      q++;
+  }
+  if (*q == 'e' || *q == 'E') {
+    whole = 0;
+    q++;
+    if (*q == '+' || *q == '-')
+      q++;
+    if (!is_digit(*q)) {
+      P->p = q;
+      return fail(P, "invalid number: no digit in the exponent");
+    }
+    while (is_digit(*q))
+      q++;
+  }
+  P->p = q;
+  /* Up to 18 digits always fit in 64 bits: the common case, no strtod. */
+  if (whole && q - digits <= 18) {
+    long long v = 0;
+    const char *d;
+    for (d = digits; d < q; d++)
+      v = v * 10 + (*d - '0');
+    if (s != digits)
+      v = -v;
+#if GC_HAVE_INTEGERS
+    lua_pushinteger(P->L, (lua_Integer)v);
+#else
+    lua_pushnumber(P->L, (lua_Number)v);
+#endif
+    return VALUE;
+  }
+  /* Anything else goes through Lua's own conversion (locale-proof, and an
+   * integer too large for 64 bits becomes a float, as in Lua itself). */
+  lua_pushlstring(P->L, s, (size_t)(q - s));
+  {
+    lua_Number n = lua_tonumber(P->L, -1);
+    lua_pop(P->L, 1);
+    lua_pushnumber(P->L, n);
+  }
+  settle_number(P->L);
+  return VALUE;
+}
+
+static int literal(parser *P, const char *word, size_t len) {
+  if ((size_t)(P->end - P->p) < len || memcmp(P->p, word, len) != 0)
+    return fail(P, "expected a value");
+  P->p += len;
+  return VALUE;
+}
+
+static int parse_value(parser *P, int depth);
+
+static int parse_object(parser *P, int depth) {
+  lua_State *L = P->L;
+  int count = 0;
+  lua_createtable(L, 0, depth < HINT_LEVELS ? P->hints->object[depth] : 0);
+  P->p++; /* '{' */
+  skip_space(P);
+  if (*P->p == '}') {
+    P->p++;
+    return VALUE;
+  }
+  for (;;) {
+    int got;
+    if (*P->p != '"')
+      return fail(P, "expected a string key");
+    if (!parse_string(P))
+      return FAILED;
+    skip_space(P);
+    if (*P->p != ':')
+      return fail(P, "expected ':' after a key");
+    P->p++;
+    skip_space(P);
+    got = parse_value(P, depth);
+    if (got == FAILED)
+      return FAILED;
+    /* null clears the key: a later duplicate wins, as in cjson */
+    if (got == NULL_VALUE)
+      lua_pushnil(L);
+    else
+      count++;
+    lua_rawset(L, -3);
+    skip_space(P);
+    if (*P->p == ',') {
+      P->p++;
+      skip_space(P);
+      continue;
+    }
+    if (*P->p == '}')
+      break;
+    return fail(P, "expected ',' or '}' in an object");
+  }
+  P->p++;
+  if (depth < HINT_LEVELS)
+    P->hints->object[depth] = count < MAX_OBJECT_HINT ? count : MAX_OBJECT_HINT;
+  return VALUE;
+}
+
+static int parse_array(parser *P, int depth) {
+  lua_State *L = P->L;
+  int index = 0;
+  lua_createtable(L, depth < HINT_LEVELS ? P->hints->array[depth] : 0, 0);
+  P->p++; /* '[' */
+  skip_space(P);
+  if (*P->p == ']') {
+    P->p++;
+    return VALUE;
+  }
+  for (;;) {
+    int got = parse_value(P, depth);
+    if (got == FAILED)
+      return FAILED;
+    index++;
+    /* null leaves a hole, as cjson + core.clean always did */
+    if (got == VALUE)
+      lua_rawseti(L, -2, index);
+    skip_space(P);
+    if (*P->p == ',') {
+      P->p++;
+      skip_space(P);
+      continue;
+    }
+    if (*P->p == ']')
+      break;
+    return fail(P, "expected ',' or ']' in a list");
+  }
+  P->p++;
+  if (depth < HINT_LEVELS)
+    P->hints->array[depth] = index < MAX_ARRAY_HINT ? index : MAX_ARRAY_HINT;
+  return VALUE;
+}
+
+/* One value at P->p (no leading space): pushes it and returns VALUE, or
+ * pushes nothing and returns NULL_VALUE for null.
+ * NOLINTNEXTLINE(misc-no-recursion): depth is capped at max_depth. */
+static int parse_value(parser *P, int depth) {
+  switch (*P->p) {
+  case '"':
+    return parse_string(P);
+  case '{':
+  case '[':
+    if (depth >= P->max_depth)
+      return fail(P, TOO_DEEP);
+    /* the table, a key, a value and a cache copy at each level */
+    luaL_checkstack(P->L, 4, "JSON value nested too deeply");
+    return *P->p == '{' ? parse_object(P, depth + 1)
+                        : parse_array(P, depth + 1);
+  case 't':
+    if (!literal(P, "true", 4))
+      return FAILED;
+    lua_pushboolean(P->L, 1);
+    return VALUE;
+  case 'f':
+    if (!literal(P, "false", 5))
+      return FAILED;
+    lua_pushboolean(P->L, 0);
+    return VALUE;
+  case 'n':
+    return literal(P, "null", 4) ? NULL_VALUE : FAILED;
+  default:
+    if (*P->p == '-' || is_digit(*P->p))
+      return parse_number(P);
+    return fail(P, P->p >= P->end ? "unexpected end of JSON text"
+                                  : "expected a value");
+  }
+}
+
+/* The decoder's memory between calls, per Lua state: the size hints (a
+ * userdata) and the string cache (a table), kept in the registry under the
+ * addresses of these two constants. */
+static const char hints_key = 0, cache_key = 0;
+
+/* Pushes the hints and the cache, making them on first use. */
+static size_hints *push_decoder_state(lua_State *L) {
+  size_hints *hints;
+  gc_rawgetp(L, LUA_REGISTRYINDEX, &hints_key);
+  hints = (size_hints *)lua_touserdata(L, -1);
+  if (hints != NULL) {
+    gc_rawgetp(L, LUA_REGISTRYINDEX, &cache_key);
+    return hints;
+  }
+  lua_pop(L, 1);
+  hints = (size_hints *)gc_newuserdata(L, sizeof *hints);
+  memset(hints, 0, sizeof *hints);
+  lua_pushvalue(L, -1);
+  gc_rawsetp(L, LUA_REGISTRYINDEX, &hints_key);
+  lua_createtable(L, CACHE_SLOTS, 0);
+  lua_pushvalue(L, -1);
+  gc_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
+  return hints;
+}
+
+int gc_json_decode_text(lua_State *L, const char *text, size_t len,
+                        int max_depth) {
+  parser P;
+  int base = lua_gettop(L), got;
+  luaL_checkstack(L, 8, "no room to decode JSON");
+  memset(&P, 0, sizeof P);
+  P.L = L;
+  P.hints = push_decoder_state(L);
+  P.cache = base + 2;
+  P.start = P.p = text;
+  P.end = text + len;
+  P.max_depth = max_depth;
+  skip_space(&P);
+  got = parse_value(&P, 0);
+  if (got != FAILED) {
+    skip_space(&P);
+    if (P.p < P.end)
+      got = fail(&P, "unexpected text after the JSON value");
+  }
+  if (got == FAILED) {
+    lua_settop(L, base);
+    lua_pushnil(L);
+    if (P.error == TOO_DEEP)
+      lua_pushfstring(L, "value nested deeper than %d levels at character %d",
+                      max_depth, (int)(P.p - P.start) + 1);
+    else
+      lua_pushfstring(L, "%s at character %d", P.error,
+                      (int)(P.p - P.start) + 1);
+    return 2;
+  }
+  if (got == NULL_VALUE)
+    lua_pushnil(L);
+  lua_replace(L, base + 1); /* the value where the hints were */
+  lua_settop(L, base + 1);
+  return 1;
+}
+
+int gc_json_decode(lua_State *L) {
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  lua_Integer max_depth = luaL_optinteger(L, 2, GC_JSON_MAX_DEPTH_LIMIT);
+  luaL_argcheck(L, max_depth >= 1 && max_depth <= GC_JSON_MAX_DEPTH_LIMIT, 2,
+                "max_depth must be between 1 and 1000");
+  return gc_json_decode_text(L, text, len, (int)max_depth);
+}
