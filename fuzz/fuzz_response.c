@@ -17,6 +17,21 @@
  * (200 when there is none). A Lua error anywhere, or a result that is not
  * `table | true` or `nil, error object`, aborts.
  *
+ * Every body also goes through core.decode (src/json_decode.c), at its
+ * default depth (1000) and at json.decode's (64). It must never raise; a
+ * refusal is `nil, "... at character <n>"` with n within the body. It is
+ * strict RFC 8259 and cjson is lenient (NaN, hex, leading zeros, "1.",
+ * raw control characters, anything after a NUL...), so only one direction
+ * is checked: whatever core.decode takes, cjson must take too, and
+ * core.clean(cjson's value) must deep-equal core.decode's, math.type of
+ * numbers included (a top-level null is nil with no message for one and
+ * cjson.null for the other). At depth 64 the result is the same or the
+ * message says "nested deeper than 64 levels".
+ * One exclusion: core.decode reads integers of up to 18 digits exactly,
+ * cjson reads every number as a double, so an integer beyond 2^53 is the
+ * same when cjson's value is the double nearest to it. Surrogate escapes
+ * need none: lua-cjson 2.1.0 joins pairs and refuses lone halves alike.
+ *
  * The Lua code is not compiled with coverage instrumentation, so a line
  * hook feeds (source, line) pairs of lua/genesiscloud/ to libFuzzer as
  * extra counters: new paths through the Lua layer count as new coverage.
@@ -39,8 +54,90 @@
 
 int luaopen_genesiscloud_core(lua_State *L);
 
-/* Runs once per input, after gc_push_headers: checks what interpret and
- * core.clean return. Errors raised here are findings. */
+/* The core.decode checks (see the header comment), a chunk of its own
+ * (C99 caps a string literal at 4095 characters). Called with the main
+ * chunk's fail and assert_clean and with core; returns
+ * check_decode(body, cjson_value, cleaned_value). */
+static const char decode_harness[] =
+    "local fail, assert_clean, core = ...\n"
+    "local decode, mtype, MAX_SAFE = core.decode, math.type, 2 ^ 53\n"
+    "local function show(v)\n"
+    "  if type(v) == 'number' then\n"
+    "    return ('%.17g (%s)'):format(v, mtype(v))\n"
+    "  end\n"
+    "  return type(v) == 'string' and ('%q'):format(v) or tostring(v)\n"
+    "end\n"
+    "-- deep equality, math.type included; see the header comment\n"
+    "local function same(a, b, path)\n"
+    "  if type(a) ~= type(b) then\n"
+    "    return false, path .. ': ' .. show(a) .. ' vs ' .. show(b)\n"
+    "  end\n"
+    "  if type(a) == 'number' then\n"
+    "    if mtype(a) == mtype(b) and a == b then return true end\n"
+    "    if mtype(a) == 'integer' and mtype(b) == 'integer'\n"
+    "        and (a >= MAX_SAFE or a <= -MAX_SAFE)\n"
+    "        and a + 0.0 == b + 0.0 then\n"
+    "      return true\n"
+    "    end\n"
+    "    return false, path .. ': ' .. show(a) .. ' vs ' .. show(b)\n"
+    "  end\n"
+    "  if type(a) ~= 'table' then\n"
+    "    if a == b then return true end\n"
+    "    return false, path .. ': ' .. show(a) .. ' vs ' .. show(b)\n"
+    "  end\n"
+    "  for k, v in pairs(a) do\n"
+    "    local ok, why = same(v, b[k], path .. '[' .. show(k) .. ']')\n"
+    "    if not ok then return false, why end\n"
+    "  end\n"
+    "  for k in pairs(b) do\n"
+    "    if a[k] == nil then\n"
+    "      return false, path .. '[' .. show(k) .. ']: absent vs present'\n"
+    "    end\n"
+    "  end\n"
+    "  return true\n"
+    "end\n"
+    "local function count(...) return select('#', ...), ... end\n"
+    "-- core.decode(body, depth): never raises, and a refusal says where\n"
+    "local function strict(body, depth)\n"
+    "  local n, ok, v, err = count(pcall(decode, body, depth))\n"
+    "  if not ok then fail('core.decode raised: %s', tostring(v)) end\n"
+    "  n = n - 1\n"
+    "  if v ~= nil or err == nil then\n"
+    "    if n ~= 1 then fail('core.decode: %d results for a value', n) end\n"
+    "    return v\n"
+    "  end\n"
+    "  if n ~= 2 or type(err) ~= 'string' then\n"
+    "    fail('core.decode: %d results, message %s', n, tostring(err))\n"
+    "  end\n"
+    "  local at = tonumber(err:match(' at character (%d+)$'))\n"
+    "  if not at or at < 1 or at > #body + 1 then\n"
+    "    fail('core.decode message %q for %d bytes', err, #body)\n"
+    "  end\n"
+    "  return nil, err\n"
+    "end\n"
+    "local function check_decode(body, value, cleaned)\n"
+    "  local v, err = strict(body)\n"
+    "  if err then return end\n"
+    "  if value == nil then\n"
+    "    fail('core.decode took what cjson refused: %s', show(v))\n"
+    "  end\n"
+    "  local ok, why = same(cleaned, v, 'value')\n"
+    "  if not ok then fail('core.decode vs cjson + clean: %s', why) end\n"
+    "  if v ~= nil then assert_clean(v, {}) end\n"
+    "  local v64, err64 = strict(body, 64)\n"
+    "  if err64 then\n"
+    "    if not err64:find('^value nested deeper than 64 levels') then\n"
+    "      fail('core.decode at depth 64: %s', err64)\n"
+    "    end\n"
+    "  else\n"
+    "    ok, why = same(v, v64, 'value')\n"
+    "    if not ok then fail('core.decode at depth 64: %s', why) end\n"
+    "  end\n"
+    "end\n"
+    "return check_decode\n";
+
+/* Runs once per input, after gc_push_headers: checks what interpret,
+ * core.clean and core.decode return. Errors raised here are findings. */
 static const char harness[] =
     "local request = require 'genesiscloud.request'\n"
     "local errors = require 'genesiscloud.errors'\n"
@@ -62,6 +159,8 @@ static const char harness[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "local check_decode = (...)(fail, assert_clean, core)\n"
+    "local function count(...) return select('#', ...), ... end\n"
     "return function(method, target, expect, unwrap, status, body, headers)\n"
     "  for k, v in pairs(headers) do\n"
     "    if type(k) ~= 'string' or type(v) ~= 'string' then\n"
@@ -69,10 +168,13 @@ static const char harness[] =
     "    end\n"
     "    if k ~= k:lower() or k == '' then fail('header name %q', k) end\n"
     "  end\n"
-    "  local value = cjson.decode(body)\n"
-    "  if value ~= nil then assert_clean(core.clean(value), {}) end\n"
+    "  local value, cleaned = cjson.decode(body), nil\n"
+    "  if value ~= nil then\n"
+    "    cleaned = core.clean(value)\n"
+    "    assert_clean(cleaned, {})\n"
+    "  end\n"
+    "  check_decode(body, value, cleaned)\n"
     "  local spec = { expect = expect, unwrap = unwrap }\n"
-    "  local function count(...) return select('#', ...), ... end\n"
     "  local n, result, err = count(\n"
     "    request.interpret(method, target, spec, status, body, headers))\n"
     "  if result == nil then\n"
@@ -181,9 +283,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     lines_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     (void)atexit(write_lines);
   }
+  /* harness(decode_harness) */
   if (luaL_loadbuffer(L, harness, sizeof(harness) - 1, "=fuzz_harness") !=
           LUA_OK ||
-      lua_pcall(L, 0, 1, 1) != LUA_OK)
+      luaL_loadbuffer(L, decode_harness, sizeof(decode_harness) - 1,
+                      "=fuzz_decode") != LUA_OK ||
+      lua_pcall(L, 1, 1, 1) != LUA_OK)
     die("cannot load the harness");
   /* the check function stays at index 2 */
   lua_sethook(L, line_hook, LUA_MASKLINE, 0);

@@ -15,6 +15,7 @@
  * The parser reads text[len], which Lua guarantees is '\0': no token can
  * contain it, so the hot loops need no separate end check.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "compat.h"
@@ -123,7 +124,7 @@ static void add_utf8(luaL_Buffer *b, unsigned long cp) {
 /* One \uXXXX escape (surrogate pairs joined) at P->p, which points at the
  * 'u'; leaves P->p after the escape. */
 static int unicode_escape(parser *P, luaL_Buffer *b) {
-  long hi = hex4(P->p + 1), lo;
+  long hi = hex4(P->p + 1);
   if (hi < 0)
     return fail(P, "invalid \\u escape");
   P->p += 5;
@@ -132,7 +133,7 @@ static int unicode_escape(parser *P, luaL_Buffer *b) {
   if (hi >= 0xD800 && hi <= 0xDBFF) {
     if (P->p[0] != '\\' || P->p[1] != 'u')
       return fail(P, "high surrogate without its low half");
-    lo = hex4(P->p + 2);
+    long lo = hex4(P->p + 2);
     if (lo < 0xDC00 || lo > 0xDFFF)
       return fail(P, "high surrogate without its low half");
     P->p += 6;
@@ -206,11 +207,10 @@ static int escaped_string(parser *P, const char *from) {
 static void push_string(parser *P, const char *s, size_t len) {
   lua_State *L = P->L;
   if (P->cache != 0 && len > 0 && len <= CACHE_MAX_LEN) {
-    int slot =
-        (int)((len * 7 + (unsigned char)s[0] * 31 +
-               (unsigned char)s[len / 2] * 5 + (unsigned char)s[len - 1] * 17) &
-              (CACHE_SLOTS - 1)) +
-        1;
+    size_t hash = len * 7 + (size_t)(unsigned char)s[0] * 31 +
+                  (size_t)(unsigned char)s[len / 2] * 5 +
+                  (size_t)(unsigned char)s[len - 1] * 17;
+    int slot = (int)(hash & (CACHE_SLOTS - 1)) + 1;
     size_t cached_len;
     const char *cached;
     lua_rawgeti(L, P->cache, slot);
@@ -313,11 +313,28 @@ static int parse_number(parser *P) {
 #endif
     return VALUE;
   }
-  /* Anything else goes through Lua's own conversion (locale-proof, and an
-   * integer too large for 64 bits becomes a float, as in Lua itself). */
+  /* Anything else goes through Lua's own conversion: locale-proof, and on
+   * 5.3+ an integer that fits in 64 bits stays one (a larger one becomes a
+   * float, as in Lua itself). */
   lua_pushlstring(P->L, s, (size_t)(q - s));
-  {
+#if LUA_VERSION_NUM >= 503
+  if (lua_stringtonumber(P->L, lua_tostring(P->L, -1)) != 0) {
+    lua_remove(P->L, -2);
+    settle_number(P->L);
+    return VALUE;
+  }
+#else
+  if (lua_isnumber(P->L, -1)) {
     lua_Number n = lua_tonumber(P->L, -1);
+    lua_pop(P->L, 1);
+    lua_pushnumber(P->L, n);
+    return VALUE;
+  }
+#endif
+  {
+    /* Lua refused it (LuaJIT: exponents past 2^20); strtod gives the
+     * infinity or zero such a number means. */
+    lua_Number n = (lua_Number)strtod(lua_tostring(P->L, -1), NULL);
     lua_pop(P->L, 1);
     lua_pushnumber(P->L, n);
   }
@@ -334,6 +351,7 @@ static int literal(parser *P, const char *word, size_t len) {
 
 static int parse_value(parser *P, int depth);
 
+/* NOLINTNEXTLINE(misc-no-recursion): depth is capped at max_depth. */
 static int parse_object(parser *P, int depth) {
   lua_State *L = P->L;
   int count = 0;
@@ -380,6 +398,7 @@ static int parse_object(parser *P, int depth) {
   return VALUE;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): depth is capped at max_depth. */
 static int parse_array(parser *P, int depth) {
   lua_State *L = P->L;
   int index = 0;
@@ -513,7 +532,9 @@ int gc_json_decode_text(lua_State *L, const char *text, size_t len,
 
 int gc_json_decode(lua_State *L) {
   size_t len;
-  const char *text = luaL_checklstring(L, 1, &len);
+  const char *text;
+  luaL_argcheck(L, lua_type(L, 1) == LUA_TSTRING, 1, "string expected");
+  text = lua_tolstring(L, 1, &len);
   lua_Integer max_depth = luaL_optinteger(L, 2, GC_JSON_MAX_DEPTH_LIMIT);
   luaL_argcheck(L, max_depth >= 1 && max_depth <= GC_JSON_MAX_DEPTH_LIMIT, 2,
                 "max_depth must be between 1 and 1000");
