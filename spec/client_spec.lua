@@ -373,6 +373,59 @@ describe("client against a misbehaving server", function()
 
   local function get(id) return client:get_security_group(id) end
 
+  it("sends its User-Agent, Accept and Accept-Encoding: gzip on every request", function()
+    local ua = "spec-agent/1.0"
+    local c = assert(genesiscloud.new{ token = "t", endpoint = server.endpoint, user_agent = ua })
+    local g = assert(c:get_security_group("echo-headers"))
+    assert.are.equal("spec-agent/1.0", g.user_agent)
+    assert.are.equal("application/json", g.accept)
+    assert.are.equal("gzip", g.accept_encoding)
+    c:close()
+    local default = assert(get("echo-headers"))
+    assert.matches("^lua%-genesiscloud/", default.user_agent)
+  end)
+
+  it("decodes a gzip-compressed answer", function()
+    local g = assert(get("gzip"))
+    assert.are.equal("x", g.id)
+    assert.are.equal("created", g.status)
+  end)
+
+  describe("perform with an expected status", function()
+    local path = "/security-groups/"
+    it("returns the decoded, unwrapped object for the expected status", function()
+      local status, g = client:perform("GET", path .. "ok-target", nil, false, 200, "security_group")
+      assert.are.equal(200, status)
+      assert.are.equal("table", type(g))
+      assert.are.equal("x", g.id)
+      local _, whole = client:perform("GET", path .. "ok-target", nil, false, 200)
+      assert.are.equal("x", whole.security_group.id)
+    end)
+
+    it("returns the body text for anything else, for the Lua layer to explain", function()
+      local cases = {
+        { "not-json", 200, "security_group", 200 },      -- not JSON
+        { "no-wrapper", 200, "security_group", 200 },    -- no such member
+        { "empty-200", 200, nil, 200 },                  -- nothing to decode
+        { "ok-target", 201, "security_group", 200 },     -- another status
+        { "ok-target", 204, nil, 200 },                  -- 204 is never decoded
+        { "html-404", 200, nil, 404 },
+      }
+      for _, case in ipairs(cases) do
+        local status, body, headers = client:perform("GET", path .. case[1], nil, false, case[2], case[3])
+        assert.are.equal(case[4], status, case[1])
+        assert.are.equal("string", type(body), case[1])
+        if status >= 300 then assert.are.equal("table", type(headers)) end
+      end
+    end)
+
+    it("without an expected status returns the body text as before", function()
+      local status, body = client:perform("GET", path .. "ok-target")
+      assert.are.equal(200, status)
+      assert.are.equal("string", type(body))
+    end)
+  end)
+
   it("gives a sane api error for an HTML error page", function()
     local _, err = get("html-404")
     assert.are.equal("api", err.kind)

@@ -36,6 +36,13 @@ local routes = {
   ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
 }
 
+-- The same group, gzip-compressed as a server would send it.
+local gzip = assert(io.popen("printf '%s' '" .. SG .. "' | gzip -c", "r"))
+local SG_GZIP = gzip:read("a")
+gzip:close()
+routes["GET /compute/v1/security-groups/gzip"] = { 200, "application/json", SG_GZIP, nil,
+  { ["content-encoding"] = "gzip" } }
+
 -- A server that ignores `page`: pages 1 and 2 (two per page) hold the same
 -- two groups while total_count promises ten, so a naive walk never ends.
 local REPEATED_PAGE = '{"security_groups":['
@@ -53,6 +60,13 @@ local server = assert(http_server.listen{
     stream:get_body_as_string(5)
     local key = req:get(":method") .. " " .. req:get(":path")
     local route = routes[key] or { 404, "application/json", '{"code":"1","message":"no canned route"}' }
+    if key == "GET /compute/v1/security-groups/echo-headers" then
+      -- The request headers the specs look at, sent back as the group.
+      local function quoted(name) return string.format("%q", req:get(name) or "") end
+      route = { 200, "application/json", '{"security_group":{"id":"echo","user_agent":'
+        .. quoted("user-agent") .. ',"accept_encoding":' .. quoted("accept-encoding")
+        .. ',"accept":' .. quoted("accept") .. "}}" }
+    end
     if route[4] then cqueues.sleep(route[4]) end
     local headers = http_headers.new()
     headers:append(":status", tostring(route[1]))
