@@ -1,8 +1,10 @@
 /* The transport limit for bench/run.lua: N GETs of one URL with libcurl over
  * one kept-alive connection, the body collected into a buffer and not
  * decoded. Prints "elapsed=<seconds> bytes=<last body size>" on stdout.
+ * Extra header lines (e.g. the module's User-Agent and Accept-Encoding)
+ * make it send the very request the module sends.
  *
- *   raw_get URL N TOKEN
+ *   raw_get URL N TOKEN [HEADER...]
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -38,8 +40,8 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s URL N TOKEN\n", argv[0]);
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s URL N TOKEN [HEADER...]\n", argv[0]);
     return 2;
   }
   long n = strtol(argv[2], NULL, 10);
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
   CURL *h = curl_easy_init();
   struct curl_slist *headers = curl_slist_append(NULL, header);
   headers = curl_slist_append(headers, "Accept: application/json");
+  for (int i = 4; i < argc; i++)
+    headers = curl_slist_append(headers, argv[i]);
   struct buf b = { NULL, 0, 0 };
   curl_easy_setopt(h, CURLOPT_URL, argv[1]);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
