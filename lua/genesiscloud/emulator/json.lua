@@ -18,6 +18,10 @@ end
 local tointeger = math.tointeger or function(x)
   if math_type(x) == "integer" then return x end
 end
+local move = table.move or function(a1, f, e, t, a2)
+  for i = f, e do a2[t + i - f] = a1[i] end
+  return a2
+end
 
 json.null = cjson.null
 
@@ -31,6 +35,20 @@ end
 function json.is_array(t)
   return getmetatable(t) == array_mt
 end
+
+-- json.raw({ "text", ... }, depth): JSON already encoded, written as the
+-- concatenation of its strings (so a cached group costs no encoding).
+-- `depth` is how deep its tables nest (see json.encode_with_depth),
+-- so the nesting limit applies as if it were encoded in place.
+local raw_mt = { __name = "genesiscloud.emulator.json.raw" }
+
+function json.raw(parts, depth)
+  parts.depth = depth
+  return setmetatable(parts, raw_mt)
+end
+
+local MAX_DEPTH = 100
+local deepest = 0 -- the deepest table of the current encode
 
 -- A decoded table is a JSON array when its keys are exactly 1..n (n >= 1).
 local function looks_like_array(t)
@@ -66,8 +84,18 @@ end
 local encode_value
 
 local function encode_table(t, depth, out)
-  if depth > 100 then error("nesting too deep", 0) end
-  if getmetatable(t) == array_mt or looks_like_array(t) then
+  local mt = getmetatable(t)
+  if mt == raw_mt then
+    if t.depth then
+      if depth + t.depth > MAX_DEPTH then error("nesting too deep", 0) end
+      if depth + t.depth > deepest then deepest = depth + t.depth end
+    end
+    move(t, 1, #t, #out + 1, out)
+    return
+  end
+  if depth > MAX_DEPTH then error("nesting too deep", 0) end
+  if depth > deepest then deepest = depth end
+  if mt == array_mt or looks_like_array(t) then
     out[#out + 1] = "["
     for i = 1, #t do
       if i > 1 then out[#out + 1] = "," end
@@ -113,12 +141,21 @@ function encode_value(v, depth, out)
   end
 end
 
--- Returns the JSON text, or nil and a message.
-function json.encode(v)
+-- Returns the JSON text and the depth of its deepest table (0 when that
+-- is the top one, or there is none), or nil and a message.
+function json.encode_with_depth(v)
   local out = {}
+  deepest = 0
   local ok, err = pcall(encode_value, v, 0, out)
   if not ok then return nil, err end
-  return table.concat(out)
+  return table.concat(out), deepest
+end
+
+-- Returns the JSON text, or nil and a message.
+function json.encode(v)
+  local text, err = json.encode_with_depth(v)
+  if not text then return nil, err end
+  return text
 end
 
 -- Returns the decoded value (JSON null as json.null), or nil and a message.

@@ -50,8 +50,35 @@ function M.represent(record)
   return out
 end
 
+-- The group's JSON, cached on the record as three parts: the text before
+-- the status, the status, the text after it. A status change re-encodes
+-- only the status; any other write must drop the cache (record._json = nil).
+-- A group that cannot be encoded is returned as a table, uncached, so the
+-- usual encoding error answers the request.
+local STATUS_MARK = json.raw{ "\0" } -- encoded strings never hold a raw NUL
+local STATUS_JSON = {}
+for _, status in ipairs{ "creating", "created", "updating", "deleting" } do
+  STATUS_JSON[status] = json.encode(status)
+end
+function M.encoded(record)
+  local parts = record._json
+  if not parts then
+    local shape = M.represent(record)
+    shape.status = STATUS_MARK
+    local text, depth = json.encode_with_depth(shape)
+    if not text then return M.represent(record) end
+    local at = text:find("\0", 1, true)
+    parts = json.raw({ text:sub(1, at - 1), "", text:sub(at + 1) }, depth)
+    record._json = parts
+  end
+  if parts.status ~= record.status then
+    parts.status, parts[2] = record.status, STATUS_JSON[record.status] or json.encode(record.status)
+  end
+  return parts
+end
+
 local function one(record, status)
-  return status or 200, { security_group = M.represent(record) }
+  return status or 200, { security_group = M.encoded(record) }
 end
 
 local function decode_body(req, mode)
@@ -65,16 +92,15 @@ end
 local function list(st, req)
   local page, per_page = validate.page_params(req.query)
   if not page then return reply.error("bad_request", per_page) end
-  local all = st.store:list(KIND)
+  local total = st.store:count(KIND)
   local items = json.array()
   -- compare before multiplying: a huge page number must not overflow
-  if page - 1 <= #all // per_page then
-    local first = (page - 1) * per_page + 1
-    for i = first, math.min(first + per_page - 1, #all) do
-      items[#items + 1] = M.represent(all[i])
+  if page - 1 <= total // per_page then
+    for i, record in ipairs(st.store:slice(KIND, (page - 1) * per_page + 1, per_page)) do
+      items[i] = M.encoded(record)
     end
   end
-  return 200, { security_groups = items, total_count = #all, page = page, per_page = per_page }
+  return 200, { security_groups = items, total_count = total, page = page, per_page = per_page }
 end
 
 local function create(st, req)
@@ -120,6 +146,7 @@ local function update(st, req, mode)
   fields.extra.region = nil
   for k, v in pairs(fields.extra) do record.extra[k] = v end
   record.updated_at = st.store:now()
+  record._json = nil
   st.store:transition(KIND, record.id, "updating", st.config.update_delay, "created")
   return one(record)
 end

@@ -11,6 +11,7 @@ local router = require "genesiscloud.emulator.router"
 local store = require "genesiscloud.emulator.store"
 local reply = require "genesiscloud.emulator.reply"
 local faults = require "genesiscloud.emulator.faults"
+local request_log = require "genesiscloud.emulator.request_log"
 
 local state = {}
 
@@ -71,7 +72,7 @@ function state.new(opts)
   local self = setmetatable({
     token = token,
     config = {},
-    log = {},
+    log = request_log.new(LOG_LIMIT),
     store = store.new{ clock = opts.clock or default_clock, seed = opts.seed },
   }, State)
   for key, spec in pairs(CONFIG) do self.config[key] = spec.default end
@@ -131,15 +132,16 @@ end
 -- Drops every record and the request log; settings and token stay.
 function State:reset()
   self.store:clear()
-  self.log = {}
+  self:clear_requests()
 end
 
+-- The log entries, oldest first (a new array).
 function State:requests()
-  return self.log
+  return self.log:entries()
 end
 
 function State:clear_requests()
-  self.log = {}
+  self.log = request_log.new(LOG_LIMIT)
 end
 
 -- Forces a record's status (e.g. "error"); it sticks until the next write.
@@ -175,9 +177,7 @@ end
 state.control_routes = {
   { pattern = "/requests", methods = {
     GET = function(st)
-      local entries = json.array()
-      for i, e in ipairs(st.log) do entries[i] = e end
-      return 200, { requests = entries }
+      return 200, { requests = json.array(st:requests()) }
     end,
     DELETE = function(st) st:clear_requests() return 204 end,
   } },
@@ -210,12 +210,6 @@ local function check_auth(headers, token)
     if given then return "bearer", given == token end
   end
   return nil, false
-end
-
-local function log_request(self, entry)
-  local log = self.log
-  log[#log + 1] = entry
-  if #log > LOG_LIMIT then table.remove(log, 1) end
 end
 
 local function dispatch(self, routes, method, path, req)
@@ -288,7 +282,7 @@ function State:handle(method, target, query, body, headers, fault)
       applied = true,
       fault = fault and fault.kind,
     }
-    log_request(self, entry)
+    self.log:add(entry)
     local kind = fault and fault.kind
     if kind == "close_before_body" then
       -- the body was never read and nothing happened

@@ -4,6 +4,8 @@
 -- or -> gone, at a clock time) is applied lazily whenever the record is read,
 -- so the store needs no timers and stays free of I/O.
 
+local heap = require "genesiscloud.emulator.heap"
+
 local store = {}
 
 local Store = {}
@@ -54,29 +56,33 @@ function Store:new_id()
   return uuid(self.next64)
 end
 
+-- A kind's records: `order` holds them in creation order (removed ones are
+-- left as holes until the next read compacts it, so a delete costs O(1));
+-- `removals` holds their pending removals, soonest first. Other transitions
+-- only change a status, so they wait until the record itself is read.
 local function collection(self, kind)
   local c = self.kinds[kind]
   if not c then
-    c = { order = {}, by_id = {} }
+    c = { order = {}, by_id = {}, holes = false, removals = heap.new() }
     self.kinds[kind] = c
   end
   return c
 end
 
-local function drop(c, id)
-  c.by_id[id] = nil
-  for i, rid in ipairs(c.order) do
-    if rid == id then table.remove(c.order, i) break end
+local function drop(c, record)
+  if c.by_id[record.id] == record then
+    c.by_id[record.id] = nil
+    c.holes = true
   end
 end
 
 -- Apply a due transition; returns the record, or nil when it is now gone.
-local function settle(self, c, record)
+local function settle(c, record, now)
   local t = record._transition
-  if t and self:now() >= t.at then
+  if t and now >= t.at then
     record._transition = nil
     if t.to == nil then
-      drop(c, record.id)
+      drop(c, record)
       return nil
     end
     record.status = t.to
@@ -84,34 +90,80 @@ local function settle(self, c, record)
   return record
 end
 
+-- Brings a kind's membership up to date: every removal now due is applied
+-- and removed records leave `order`. Returns `order` and the time used.
+-- An entry whose record has since lost that transition (a forced status)
+-- does nothing: settle goes by the record's own transition.
+local function settle_removals(self, c)
+  local removals, now = c.removals, self:now()
+  local top = removals:peek()
+  while top and top.at <= now do
+    removals:pop()
+    settle(c, top.record, now)
+    top = removals:peek()
+  end
+  if c.holes then
+    local order, by_id, n = c.order, c.by_id, 0
+    for i = 1, #order do
+      local record = order[i]
+      if by_id[record.id] == record then
+        n = n + 1
+        order[n] = record
+      end
+    end
+    for i = #order, n + 1, -1 do order[i] = nil end
+    c.holes = false
+  end
+  return c.order, now
+end
+
+-- Records first..last of `order`, each settled, as a new array (none is
+-- removed here: settle_removals has just applied every due removal).
+local function settled_range(c, order, first, last, now)
+  local out = {}
+  for i = first, last do out[#out + 1] = settle(c, order[i], now) end
+  return out
+end
+
 -- Adds a record (assigning a fresh id) at the end of the kind's order.
 function Store:insert(kind, record)
   local c = collection(self, kind)
   repeat record.id = self:new_id() until not c.by_id[record.id]
   c.by_id[record.id] = record
-  c.order[#c.order + 1] = record.id
+  c.order[#c.order + 1] = record
   return record
 end
 
 function Store:get(kind, id)
   local c = collection(self, kind)
   local record = c.by_id[id]
-  return record and settle(self, c, record)
+  return record and settle(c, record, self:now())
 end
 
--- All live records of a kind, in creation order.
+-- All live records of a kind, in creation order (a new array).
 function Store:list(kind)
   local c = collection(self, kind)
-  local out = {}
-  for _, id in ipairs({ table.unpack(c.order) }) do
-    local record = settle(self, c, c.by_id[id])
-    if record then out[#out + 1] = record end
-  end
-  return out
+  local order, now = settle_removals(self, c)
+  return settled_range(c, order, 1, #order, now)
+end
+
+-- How many live records a kind has.
+function Store:count(kind)
+  return #settle_removals(self, collection(self, kind))
+end
+
+-- Up to `n` live records from position `first` (1-based) in creation
+-- order, without walking the others.
+function Store:slice(kind, first, n)
+  local c = collection(self, kind)
+  local order, now = settle_removals(self, c)
+  return settled_range(c, order, first, math.min(first + n - 1, #order), now)
 end
 
 function Store:remove(kind, id)
-  drop(collection(self, kind), id)
+  local c = collection(self, kind)
+  local record = c.by_id[id]
+  if record then drop(c, record) end
 end
 
 -- Sets `status` now; after `delay` seconds the record reads `final`, or is
@@ -121,11 +173,13 @@ function Store:transition(kind, id, status, delay, final)
   local record = c.by_id[id]
   if not record then return nil end
   if final == nil and delay <= 0 then
-    drop(c, id)
+    drop(c, record)
     return nil
   end
   record.status = status
-  record._transition = { at = self:now() + delay, to = final }
+  local t = { at = self:now() + delay, to = final, record = record }
+  record._transition = t
+  if final == nil then c.removals:push(t) end
   return record
 end
 
