@@ -13,6 +13,9 @@
 --   BENCH_GROUPS   groups in the emulator for the listing      (10000)
 --   BENCH_LATENCY  seconds the emulator adds per response      (0.02)
 --   BENCH_MEM_N    requests on one client for the RSS check    (100000)
+--   BENCH_ONLY     sections to run, a comma list of per_request, listing,
+--                  memory (all). A partial run prints its tables but
+--                  leaves bench/results/ alone.
 local genesiscloud = require "genesiscloud"
 local core = require "genesiscloud.core"
 local emulator = require "genesiscloud.emulator"
@@ -29,7 +32,19 @@ local REPS     = env_num("BENCH_REPS", 3)
 local GROUPS   = env_num("BENCH_GROUPS", 10000)
 local LATENCY  = env_num("BENCH_LATENCY", 0.02)
 local MEM_N    = env_num("BENCH_MEM_N", 100000)
+local SECTIONS = { per_request = true, listing = true, memory = true }
+local ONLY     = os.getenv("BENCH_ONLY")
+if ONLY and ONLY:match("%S") then
+  local chosen = {}
+  for name in ONLY:gmatch("[^,%s]+") do
+    assert(SECTIONS[name], "BENCH_ONLY: unknown section '" .. name .. "' (per_request, listing, memory)")
+    chosen[name] = true
+  end
+  SECTIONS = chosen
+end
+local ALL      = SECTIONS.per_request and SECTIONS.listing and SECTIONS.memory
 local TOKEN    = "bench-token"
+local PAGES    = math.ceil(GROUPS / 100)
 
 local ROOT     = assert(os.getenv("BENCH_ROOT"), "BENCH_ROOT (the checkout) is not set")
 local RAW_GET  = assert(os.getenv("BENCH_RAW_GET"), "BENCH_RAW_GET (the raw C program) is not set")
@@ -94,6 +109,16 @@ end
 local TMP = read_cmd("mktemp -d /tmp/genesiscloud-bench.XXXXXX"):gsub("%s+$", "")
 assert(TMP:match("^/tmp/genesiscloud%-bench%."), "mktemp failed")
 os.execute("chmod 755 " .. q(TMP))
+
+local CLK_TCK = tonumber(read_cmd("getconf CLK_TCK")) or 100
+
+-- User + system CPU seconds a process has used so far (Linux /proc).
+local function process_cpu(pid)
+  local stat = read_file("/proc/" .. tostring(pid) .. "/stat") or ""
+  local fields = {}
+  for f in (stat:match("%)%s+(.*)$") or ""):gmatch("%S+") do fields[#fields + 1] = f end
+  return ((tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)) / CLK_TCK
+end
 
 -- Runs one command under /usr/bin/time; returns { elapsed =, cpu =, rss_kb =, out = }
 -- or nil, message. `elapsed` is what the program measured around its loop
@@ -306,23 +331,24 @@ end
 -- Times the walk over every group: sequential, concurrency 8 and 16 with
 -- LATENCY added per response, and (as a reference) sequential with none.
 -- `set_latency(seconds)` switches the server; nil when it cannot (the
--- reference row is then left out). Client CPU is os.clock() around the walk.
-local function walks(client, what, set_latency)
+-- reference row is then left out). Client CPU is os.clock() around the walk;
+-- server CPU is the server process's user + system time (/proc) around it.
+local function walks(client, what, server_pid, set_latency)
   local cases = { { conc = 1, latency = LATENCY }, { conc = 8, latency = LATENCY },
     { conc = 16, latency = LATENCY } }
   if set_latency then cases[#cases + 1] = { conc = 1, latency = 0 } end
-  for _, c in ipairs(cases) do c.times, c.cpu = {}, {} end
+  for _, c in ipairs(cases) do c.times, c.cpu, c.server = {}, {}, {} end
   for rep = 1, REPS do
     for _, c in ipairs(cases) do
       if set_latency then set_latency(c.latency) end
       local count = 0
-      local t0, c0 = core.now(), os.clock()
+      local t0, c0, s0 = core.now(), os.clock(), process_cpu(server_pid)
       for _ in client:security_groups{ per_page = 100, concurrency = c.conc } do count = count + 1 end
-      local dt, cpu = core.now() - t0, os.clock() - c0
+      local dt, cpu, server = core.now() - t0, os.clock() - c0, process_cpu(server_pid) - s0
       assert(count == GROUPS, ("walk saw %d groups, not %d"):format(count, GROUPS))
-      c.times[#c.times + 1], c.cpu[#c.cpu + 1] = dt, cpu
-      log("listing (%s) concurrency %d latency %g rep %d: %.3f s, client CPU %.3f s", what, c.conc,
-        c.latency, rep, dt, cpu)
+      c.times[#c.times + 1], c.cpu[#c.cpu + 1], c.server[#c.server + 1] = dt, cpu, server
+      log("listing (%s) concurrency %d latency %g rep %d: %.3f s, client CPU %.3f s, server CPU %.3f s", what,
+        c.conc, c.latency, rep, dt, cpu, server)
     end
   end
   local rows = {}
@@ -330,19 +356,20 @@ local function walks(client, what, set_latency)
   for _, c in ipairs(cases) do
     local t = median(c.times)
     rows[#rows + 1] = { conc = c.conc, latency = c.latency, seconds = t, speedup = seq / t,
-      groups_per_s = GROUPS / t, cpu = median(c.cpu) }
+      groups_per_s = GROUPS / t, cpu = median(c.cpu), server_ms = median(c.server) * 1000 / PAGES }
   end
   return rows
 end
 
 local function listing_nginx()
   local client = assert(genesiscloud.new{ token = TOKEN, endpoint = nginx.slow, timeout = 120 })
-  local rows = walks(client, "nginx")
+  local rows = walks(client, "nginx", tonumber((read_file(nginx.pidfile) or ""):match("%d+")))
   client:close()
   return rows
 end
 
-local function listing()
+-- An emulator holding GROUPS groups, and a client on it.
+local function emulator_with_groups()
   local emu = assert(emulator.start{ token = TOKEN, create_delay = 0, latency = 0 })
   local client = assert(genesiscloud.new{ token = TOKEN, endpoint = emu.endpoint, timeout = 120 })
   local specs = {}
@@ -358,15 +385,24 @@ local function listing()
   end
   log("created %d groups in %.1f s", GROUPS, core.now() - t0)
   emu:clear_requests()
-  assert(emu:configure{ latency = LATENCY })
+  return emu, client
+end
 
-  local result = { rows = walks(client, "emulator", function(latency)
+local function listing(emu, client)
+  -- One untimed walk first, so that no timed case alone pays for the first
+  -- read of the groups just made (each settles from "creating" then).
+  for _ in client:security_groups{ per_page = 100 } do end
+  assert(emu:configure{ latency = LATENCY })
+  local result = { rows = walks(client, "emulator", emu.pid, function(latency)
     assert(emu:configure{ latency = latency })
   end) }
   result.floor = math.ceil(GROUPS / 100) * LATENCY   -- the latency alone, sequentially
+  return result
+end
 
-  -- Peak RSS of processes walking the same groups (no added latency: the
-  -- memory does not depend on it).
+-- Peak RSS of processes walking the same groups (no added latency: the
+-- memory does not depend on it).
+local function memory(emu)
   assert(emu:configure{ latency = 0 })
   local mem = {}
   local cases = {
@@ -388,10 +424,7 @@ local function listing()
     mem[#mem + 1] = { label = case.label, rss = median(rss) }
     log("memory %s: %d KB", case.label, median(rss))
   end
-  result.mem = mem
-  client:close()
-  emu:stop()
-  return result
+  return mem
 end
 
 local function rss_growth()
@@ -429,84 +462,101 @@ local function row(rows, key)
   for _, r in ipairs(rows) do if r.key == key then return r end end
 end
 
-local function targets(one, list, growth)
+-- Each target from the sections that ran (`r` as main builds it).
+local function targets(r)
   local out = {}
-  local m, raw, lc = row(one, "module"), row(one, "raw"), row(one, "luacurl")
   local function verdict(ok) return ok and "**met**" or "**not met**" end
-  if m.ratio then
+  local m, lc = r.one and row(r.one, "module"), r.one and row(r.one, "luacurl")
+  if m and m.ratio then
     out[#out + 1] = ("- GET one group at >= 0.85x the raw libcurl C program: %.2fx, %s."):format(m.ratio,
       verdict(m.ratio >= 0.85))
   end
-  if m.rps and lc and lc.rps then
+  if m and m.rps and lc and lc.rps then
     out[#out + 1] = ("- GET one group faster than lua-curl + cjson: %.2fx its requests/s, %s."):format(
       m.rps / lc.rps, verdict(m.rps > lc.rps))
   end
-  local c8
-  for _, r in ipairs(list.rows) do if r.conc == 8 then c8 = r end end
-  out[#out + 1] = ("- Listing %s groups with concurrency = 8 at >= 6x the sequential walk (emulator): %.2fx, %s.")
-    :format(fmt_int(GROUPS), c8.speedup, verdict(c8.speedup >= 6))
-  for _, r in ipairs(list.nginx or {}) do
-    if r.conc == 8 then
-      out[#out + 1] = ("- The same against nginx with the same added latency: %.2fx, %s."):format(r.speedup,
-        verdict(r.speedup >= 6))
+  local list = r.list
+  if list then
+    local c8
+    for _, w in ipairs(list.rows) do if w.conc == 8 then c8 = w end end
+    out[#out + 1] = ("- Listing %s groups with concurrency = 8 at >= 6x the sequential walk (emulator): %.2fx, %s.")
+      :format(fmt_int(GROUPS), c8.speedup, verdict(c8.speedup >= 6))
+    for _, w in ipairs(list.nginx) do
+      if w.conc == 8 then
+        out[#out + 1] = ("- The same against nginx with the same added latency: %.2fx, %s."):format(w.speedup,
+          verdict(w.speedup >= 6))
+      end
     end
   end
-  local first, last = growth.marks[2] or growth.marks[1], growth.marks[#growth.marks]
-  local grew = last.kb - first.kb
-  out[#out + 1] = ("- No memory growth over %s requests: VmRSS %s KB at %s requests, %s KB at %s (%+d KB), %s.")
-    :format(fmt_int(MEM_N), fmt_int(first.kb), fmt_int(first.n), fmt_int(last.kb), fmt_int(last.n), grew,
-      verdict(grew <= 256))
-  return out, raw
+  local growth = r.growth
+  if growth then
+    local first, last = growth.marks[2] or growth.marks[1], growth.marks[#growth.marks]
+    local grew = last.kb - first.kb
+    out[#out + 1] = ("- No memory growth over %s requests: VmRSS %s KB at %s requests, %s KB at %s (%+d KB), %s.")
+      :format(fmt_int(MEM_N), fmt_int(first.kb), fmt_int(first.n), fmt_int(last.kb), fmt_int(last.n), grew,
+        verdict(grew <= 256))
+  end
+  return out
 end
 
-local function report(one, page, list, growth)
+local function report(r)
   local out = {}
   out[#out + 1] = "## Results\n"
   out[#out + 1] = ("Machine: %s. %s. Medians of %d runs; each contender is its own process, run "
     .. "interleaved with the others in the same run.\n"):format(machine(), os.date("!%Y-%m-%d %H:%M UTC"), REPS)
-  per_request_table(out, "GET one group (nginx, static JSON, one kept-alive connection where the client keeps one)", one)
-  per_request_table(out, "GET a 100-item page (" .. #read_file(TMP .. "/nginx/data/list.json") .. " bytes)", page)
-  out[#out + 1] = "CPU is user + system time of the whole process (startup included) divided by its requests; "
-    .. "for the curl command line it includes the shell and every curl process. Requests/s is measured around "
-    .. "the request loop (for the curl command line: the whole script).\n"
+  if r.one then
+    per_request_table(out, "GET one group (nginx, static JSON, one kept-alive connection where the client keeps one)",
+      r.one)
+    per_request_table(out, "GET a 100-item page (" .. #read_file(TMP .. "/nginx/data/list.json") .. " bytes)", r.page)
+    out[#out + 1] = "CPU is user + system time of the whole process (startup included) divided by its requests; "
+      .. "for the curl command line it includes the shell and every curl process. Requests/s is measured around "
+      .. "the request loop (for the curl command line: the whole script).\n"
+  end
 
   local function walk_table(title, rows)
     out[#out + 1] = title .. "\n"
-    out[#out + 1] = "| walk | added latency | wall time (s) | groups/s | speed-up vs sequential | client CPU (s) |"
-    out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: |"
-    for _, r in ipairs(rows) do
-      out[#out + 1] = ("| %s | %g ms | %s | %s | %sx | %s |"):format(
-        r.conc == 1 and "sequential" or "concurrency = " .. r.conc, r.latency * 1000,
-        fmt(r.seconds, 3), fmt_int(r.groups_per_s), fmt(r.speedup, 2), fmt(r.cpu, 2))
+    out[#out + 1] = "| walk | added latency | wall time (s) | groups/s | speed-up vs sequential | client CPU (s) "
+      .. "| server CPU per page (ms) |"
+    out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for _, w in ipairs(rows) do
+      out[#out + 1] = ("| %s | %g ms | %s | %s | %sx | %s | %s |"):format(
+        w.conc == 1 and "sequential" or "concurrency = " .. w.conc, w.latency * 1000,
+        fmt(w.seconds, 3), fmt_int(w.groups_per_s), fmt(w.speedup, 2), fmt(w.cpu, 2), fmt(w.server_ms, 1))
     end
     out[#out + 1] = ""
   end
-  walk_table(("### Listing %s groups, per_page = 100, %g ms added per response, emulator"):format(
-    fmt_int(GROUPS), LATENCY * 1000), list.rows)
-  walk_table(("### The same listing against nginx (%g ms echo_sleep, then the static page)"):format(
-    LATENCY * 1000), list.nginx)
-  out[#out + 1] = ("%d pages; the added latency alone is %.2f s sequentially. The emulator is one "
-    .. "single-threaded Lua process: the latency-0 row is its own time per page (plus the client's), "
-    .. "which concurrency cannot overlap.\n"):format(math.ceil(GROUPS / 100), list.floor)
+  local list = r.list
+  if list then
+    walk_table(("### Listing %s groups, per_page = 100, %g ms added per response, emulator"):format(
+      fmt_int(GROUPS), LATENCY * 1000), list.rows)
+    walk_table(("### The same listing against nginx (%g ms echo_sleep, then the static page)"):format(
+      LATENCY * 1000), list.nginx)
+    out[#out + 1] = ("%d pages; the added latency alone is %.2f s sequentially. The emulator is one "
+      .. "single-threaded Lua process: the latency-0 row is its own time per page (plus the client's), "
+      .. "which concurrency cannot overlap. Server CPU per page is the server process's user + system "
+      .. "time over the walk (/proc), divided by the pages.\n"):format(PAGES, list.floor)
+  end
 
-  out[#out + 1] = "### Memory\n"
-  out[#out + 1] = "| process | peak RSS (MB) |"
-  out[#out + 1] = "| --- | ---: |"
-  for _, m in ipairs(list.mem) do
-    out[#out + 1] = ("| %s | %s |"):format(m.label, fmt(m.rss / 1024, 1))
+  if r.mem then
+    out[#out + 1] = "### Memory\n"
+    out[#out + 1] = "| process | peak RSS (MB) |"
+    out[#out + 1] = "| --- | ---: |"
+    for _, m in ipairs(r.mem) do
+      out[#out + 1] = ("| %s | %s |"):format(m.label, fmt(m.rss / 1024, 1))
+    end
+    out[#out + 1] = ""
+    local growth = r.growth
+    out[#out + 1] = ("GET one group %s times on one client (%s new connection(s), %s requests/s):\n"):format(
+      fmt_int(MEM_N), tostring(growth.connections), fmt_int(growth.rps))
+    out[#out + 1] = "| after requests | VmRSS (KB) | Lua heap (KB) |"
+    out[#out + 1] = "| ---: | ---: | ---: |"
+    for _, mk in ipairs(growth.marks) do
+      out[#out + 1] = ("| %s | %s | %s |"):format(fmt_int(mk.n), fmt_int(mk.kb), fmt_int(mk.heap))
+    end
+    out[#out + 1] = ""
   end
-  out[#out + 1] = ""
-  out[#out + 1] = ("GET one group %s times on one client (%s new connection(s), %s requests/s):\n"):format(
-    fmt_int(MEM_N), tostring(growth.connections), fmt_int(growth.rps))
-  out[#out + 1] = "| after requests | VmRSS (KB) | Lua heap (KB) |"
-  out[#out + 1] = "| ---: | ---: | ---: |"
-  for _, mk in ipairs(growth.marks) do
-    out[#out + 1] = ("| %s | %s | %s |"):format(fmt_int(mk.n), fmt_int(mk.kb), fmt_int(mk.heap))
-  end
-  out[#out + 1] = ""
   out[#out + 1] = "### Targets\n"
-  local t = targets(one, list, growth)
-  for _, l in ipairs(t) do out[#out + 1] = l end
+  for _, l in ipairs(targets(r)) do out[#out + 1] = l end
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end
@@ -557,22 +607,37 @@ end
 ---------------------------------------------------------------------------
 
 local function main()
-  assert(sh("mkdir -p " .. q(RESULTS)))
   log("machine: %s", machine())
   nginx.start()
   log("nginx on %s", nginx.base)
-  local one = per_request("one")
-  local page = per_request("page")
-  local growth = rss_growth()
-  local list_nginx = listing_nginx()
+  local r = {}
+  if SECTIONS.per_request then
+    r.one = per_request("one")
+    r.page = per_request("page")
+  end
+  if SECTIONS.memory then r.growth = rss_growth() end
+  local list_nginx = SECTIONS.listing and listing_nginx()
   nginx.stop()
-  local list = listing()
-  list.nginx = list_nginx
-  local md = report(one, page, list, growth)
-  write_file(RESULTS .. "/results.md", md)
-  charts(one, page, list)
+  if SECTIONS.listing or SECTIONS.memory then
+    local emu, client = emulator_with_groups()
+    if SECTIONS.listing then
+      r.list = listing(emu, client)
+      r.list.nginx = list_nginx
+    end
+    if SECTIONS.memory then r.mem = memory(emu) end
+    client:close()
+    emu:stop()
+  end
+  local md = report(r)
   print(md)
-  log("wrote %s/results.md, %s/per_request.png, %s/listing.png", RESULTS, RESULTS, RESULTS)
+  if ALL then
+    assert(sh("mkdir -p " .. q(RESULTS)))
+    write_file(RESULTS .. "/results.md", md)
+    charts(r.one, r.page, r.list)
+    log("wrote %s/results.md, %s/per_request.png, %s/listing.png", RESULTS, RESULTS, RESULTS)
+  else
+    log("BENCH_ONLY: partial run, %s left as it was", RESULTS)
+  end
 end
 
 local ok, err = xpcall(main, debug.traceback)
