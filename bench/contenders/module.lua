@@ -5,7 +5,7 @@
 -- The last argument picks a layer, for the breakdown of where time goes:
 --   full    the public call (default)
 --   core    the C core's client:perform only: transport, no decoding
---   decode  client:perform + the module's JSON decode (cjson + core.clean),
+--   decode  client:perform + the module's JSON decode (core.decode),
 --           without the rest of the Lua layer
 local genesiscloud = require "genesiscloud"
 local core = require "genesiscloud.core"
