@@ -26,10 +26,14 @@
  * core.clean(cjson's value) must deep-equal core.decode's, math.type of
  * numbers included (a top-level null is nil with no message for one and
  * cjson.null for the other). At depth 64 the result is the same or the
- * message says "nested deeper than 64 levels".
- * One exclusion: core.decode reads integers of up to 18 digits exactly,
- * cjson reads every number as a double, so an integer beyond 2^53 is the
- * same when cjson's value is the double nearest to it. Surrogate escapes
+ * message says "nested deeper than 64 levels". gc_json_decode_member
+ * (perform's unwrapping decode) must give exactly the member a whole
+ * decode at depth 64 has, for "security_group" and the request's unwrap
+ * key, or nothing when that has none.
+ * One exclusion: core.decode reads every integer that fits in 64 bits
+ * exactly, cjson reads every number as a double, so an integer beyond
+ * 2^53 is the same when cjson's value (a float, or an integer after
+ * core.clean) is the double nearest to it. Surrogate escapes
  * need none: lua-cjson 2.1.0 joins pairs and refuses lone halves alike.
  *
  * The Lua code is not compiled with coverage instrumentation, so a line
@@ -47,6 +51,7 @@
 #include <lualib.h>
 
 #include "../src/client.h"
+#include "../src/json_decode.h"
 
 #ifndef GC_FUZZ_LUA_DIR
 #define GC_FUZZ_LUA_DIR "lua"
@@ -74,9 +79,8 @@ static const char decode_harness[] =
     "  end\n"
     "  if type(a) == 'number' then\n"
     "    if mtype(a) == mtype(b) and a == b then return true end\n"
-    "    if mtype(a) == 'integer' and mtype(b) == 'integer'\n"
-    "        and (a >= MAX_SAFE or a <= -MAX_SAFE)\n"
-    "        and a + 0.0 == b + 0.0 then\n"
+    "    if (mtype(a) == 'integer' or mtype(b) == 'integer')\n"
+    "        and math.abs(a + 0.0) >= MAX_SAFE and a + 0.0 == b + 0.0 then\n"
     "      return true\n"
     "    end\n"
     "    return false, path .. ': ' .. show(a) .. ' vs ' .. show(b)\n"
@@ -115,7 +119,22 @@ static const char decode_harness[] =
     "  end\n"
     "  return nil, err\n"
     "end\n"
-    "local function check_decode(body, value, cleaned)\n"
+    "-- gc_json_decode_member: the member of a whole decode, or nothing\n"
+    "local function check_member(body, key)\n"
+    "  local v = decode(body, 64)\n"
+    "  local expected\n"
+    "  if type(v) == 'table' then expected = v[key] end\n"
+    "  local m = decode_member(body, key)\n"
+    "  if expected == nil then\n"
+    "    if m ~= nil then fail('decode_member found %s', show(m)) end\n"
+    "  else\n"
+    "    local ok, why = same(expected, m, 'member')\n"
+    "    if not ok then fail('decode_member vs decode: %s', why) end\n"
+    "  end\n"
+    "end\n"
+    "local function check_decode(body, value, cleaned, unwrap)\n"
+    "  check_member(body, 'security_group')\n"
+    "  if type(unwrap) == 'string' then check_member(body, unwrap) end\n"
     "  local v, err = strict(body)\n"
     "  if err then return end\n"
     "  if value == nil then\n"
@@ -173,7 +192,7 @@ static const char harness[] =
     "    cleaned = core.clean(value)\n"
     "    assert_clean(cleaned, {})\n"
     "  end\n"
-    "  check_decode(body, value, cleaned)\n"
+    "  check_decode(body, value, cleaned, unwrap)\n"
     "  local spec = { expect = expect, unwrap = unwrap }\n"
     "  local n, result, err = count(\n"
     "    request.interpret(method, target, spec, status, body, headers))\n"
@@ -246,6 +265,15 @@ static void write_lines(void) {
 
 /* ---- set-up, once ------------------------------------------------------ */
 
+/* decode_member(body, key): gc_json_decode_member at json.decode's depth,
+ * the member or nothing. A global for the decode harness. */
+static int fuzz_decode_member(lua_State *H) {
+  size_t len;
+  const char *body = luaL_checklstring(H, 1, &len);
+  const char *key = luaL_checkstring(H, 2);
+  return gc_json_decode_member(H, body, len, GC_API_JSON_DEPTH, key);
+}
+
 static int traceback(lua_State *H) {
   luaL_traceback(H, H, lua_tostring(H, 1), 1);
   return 1;
@@ -276,6 +304,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   lua_pushcfunction(L, luaopen_genesiscloud_core);
   lua_setfield(L, -2, "genesiscloud.core");
   lua_pop(L, 2);
+
+  lua_pushcfunction(L, fuzz_decode_member);
+  lua_setglobal(L, "decode_member");
 
   lines_file = getenv("GC_FUZZ_LUA_LINES");
   if (lines_file != NULL) {

@@ -419,6 +419,23 @@ describe("client against a misbehaving server", function()
       end
     end)
 
+    it("unwraps the member as a whole decode would: other members skipped, the last duplicate, null", function()
+      local _, g = client:perform("GET", path .. "extra-members", nil, false, 200, "security_group")
+      assert.are.equal("x", g.id)
+      _, g = client:perform("GET", path .. "dup-wrapper", nil, false, 200, "security_group")
+      assert.are.equal("second", g.id)
+      local _, body = client:perform("GET", path .. "null-wrapper", nil, false, 200, "security_group")
+      assert.are.equal("string", type(body))
+      -- JSON that is invalid after the member is invalid: no object
+      _, body = client:perform("GET", path .. "bad-after-wrapper", nil, false, 200, "security_group")
+      assert.are.equal("string", type(body))
+      local _, err = get("null-wrapper")
+      assert.are.equal("decode", err.kind)
+      _, err = get("bad-after-wrapper")
+      assert.are.equal("decode", err.kind)
+      assert.are.equal("second", assert(get("dup-wrapper")).id)
+    end)
+
     it("without an expected status returns the body text as before", function()
       local status, body = client:perform("GET", path .. "ok-target")
       assert.are.equal(200, status)

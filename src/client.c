@@ -439,18 +439,16 @@ void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
 static int push_expected_object(lua_State *L, gc_buffer *body,
                                 const char *unwrap) {
   int top = lua_gettop(L);
+  int got;
   if (body->len == 0 || gc_buffer_terminate(body) != 0)
     return 0;
-  if (gc_json_decode_text(L, body->data, body->len, GC_API_JSON_DEPTH) == 1 &&
-      lua_type(L, -1) == LUA_TTABLE) {
-    if (unwrap == NULL)
-      return 1;
-    lua_getfield(L, -1, unwrap);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_remove(L, -2);
-      return 1;
-    }
-  }
+  /* The member alone when unwrapping: the envelope table is never made. */
+  got = unwrap != NULL
+            ? gc_json_decode_member(L, body->data, body->len, GC_API_JSON_DEPTH,
+                                    unwrap)
+            : gc_json_decode_text(L, body->data, body->len, GC_API_JSON_DEPTH);
+  if (got == 1 && lua_type(L, -1) == LUA_TTABLE)
+    return 1;
   lua_settop(L, top);
   return 0;
 }

@@ -22,16 +22,6 @@
 #include "json_decode.h"
 
 #define HINT_LEVELS 16
-
-/* Table sizes last seen at each depth. Answers of one API share their
- * shapes, so a table made with the size its predecessor ended with is
- * filled without a single rehash (which cost more than the parsing). The
- * hints live in an upvalue of core.decode: per Lua state, never global. */
-typedef struct size_hints {
-  int object[HINT_LEVELS];
-  int array[HINT_LEVELS];
-} size_hints;
-
 #define MAX_OBJECT_HINT 64
 #define MAX_ARRAY_HINT 1024
 
@@ -41,13 +31,29 @@ typedef struct size_hints {
 #define CACHE_SLOTS 256
 #define CACHE_MAX_LEN 40 /* Lua interns strings up to this length */
 
+/* What the decoder remembers from one call to the next, per Lua state
+ * (kept in the registry, never in a C global):
+ * - the table sizes last seen at each depth: answers of one API share
+ *   their shapes, so a table made with the size its predecessor ended
+ *   with is filled without a single rehash (which cost more than the
+ *   parsing);
+ * - where the bytes of each cached string are: the strings themselves
+ *   live in the cache table (which keeps them alive and unmoved), and
+ *   comparing here first saves a Lua call per string. */
+typedef struct decoder_memory {
+  int object[HINT_LEVELS];
+  int array[HINT_LEVELS];
+  const char *cached[CACHE_SLOTS];
+  size_t cached_len[CACHE_SLOTS];
+} decoder_memory;
+
 typedef struct {
   lua_State *L;
   const char *start, *p, *end;
   int max_depth;
   const char *error; /* what went wrong, at p */
-  size_hints *hints;
-  int cache; /* stack index of the string cache table, 0 for none */
+  decoder_memory *memory;
+  int cache; /* stack index of the string cache table */
 } parser;
 
 enum { FAILED = 0, VALUE = 1, NULL_VALUE = 2 };
@@ -206,24 +212,26 @@ static int escaped_string(parser *P, const char *from) {
 
 static void push_string(parser *P, const char *s, size_t len) {
   lua_State *L = P->L;
-  if (P->cache != 0 && len > 0 && len <= CACHE_MAX_LEN) {
-    size_t hash = len * 7 + (size_t)(unsigned char)s[0] * 31 +
-                  (size_t)(unsigned char)s[len / 2] * 5 +
-                  (size_t)(unsigned char)s[len - 1] * 17;
-    int slot = (int)(hash & (CACHE_SLOTS - 1)) + 1;
-    size_t cached_len;
-    const char *cached;
-    lua_rawgeti(L, P->cache, slot);
-    cached = lua_tolstring(L, -1, &cached_len); /* NULL for an empty slot */
-    if (cached != NULL && cached_len == len && memcmp(cached, s, len) == 0)
-      return;
-    lua_pop(L, 1);
+  decoder_memory *m = P->memory;
+  size_t hash;
+  int slot;
+  if (len == 0 || len > CACHE_MAX_LEN) {
     lua_pushlstring(L, s, len);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, P->cache, slot);
+    return;
+  }
+  hash = len * 7 + (size_t)(unsigned char)s[0] * 31 +
+         (size_t)(unsigned char)s[len / 2] * 5 +
+         (size_t)(unsigned char)s[len - 1] * 17;
+  slot = (int)(hash & (CACHE_SLOTS - 1));
+  if (m->cached_len[slot] == len && memcmp(m->cached[slot], s, len) == 0) {
+    lua_rawgeti(L, P->cache, slot + 1);
     return;
   }
   lua_pushlstring(L, s, len);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, P->cache, slot + 1);
+  m->cached[slot] = lua_tostring(L, -1);
+  m->cached_len[slot] = len;
 }
 
 /* A string at P->p (the opening quote). Most have no escapes and are
@@ -355,7 +363,7 @@ static int parse_value(parser *P, int depth);
 static int parse_object(parser *P, int depth) {
   lua_State *L = P->L;
   int count = 0;
-  lua_createtable(L, 0, depth < HINT_LEVELS ? P->hints->object[depth] : 0);
+  lua_createtable(L, 0, depth < HINT_LEVELS ? P->memory->object[depth] : 0);
   P->p++; /* '{' */
   skip_space(P);
   if (*P->p == '}') {
@@ -394,7 +402,8 @@ static int parse_object(parser *P, int depth) {
   }
   P->p++;
   if (depth < HINT_LEVELS)
-    P->hints->object[depth] = count < MAX_OBJECT_HINT ? count : MAX_OBJECT_HINT;
+    P->memory->object[depth] =
+        count < MAX_OBJECT_HINT ? count : MAX_OBJECT_HINT;
   return VALUE;
 }
 
@@ -402,7 +411,7 @@ static int parse_object(parser *P, int depth) {
 static int parse_array(parser *P, int depth) {
   lua_State *L = P->L;
   int index = 0;
-  lua_createtable(L, depth < HINT_LEVELS ? P->hints->array[depth] : 0, 0);
+  lua_createtable(L, depth < HINT_LEVELS ? P->memory->array[depth] : 0, 0);
   P->p++; /* '[' */
   skip_space(P);
   if (*P->p == ']') {
@@ -429,7 +438,7 @@ static int parse_array(parser *P, int depth) {
   }
   P->p++;
   if (depth < HINT_LEVELS)
-    P->hints->array[depth] = index < MAX_ARRAY_HINT ? index : MAX_ARRAY_HINT;
+    P->memory->array[depth] = index < MAX_ARRAY_HINT ? index : MAX_ARRAY_HINT;
   return VALUE;
 }
 
@@ -468,29 +477,28 @@ static int parse_value(parser *P, int depth) {
   }
 }
 
-/* The decoder's memory between calls, per Lua state: the size hints (a
- * userdata) and the string cache (a table), kept in the registry under the
- * addresses of these two constants. */
-static const char hints_key = 0, cache_key = 0;
+/* The decoder's memory (a userdata) and its string cache (a table), in
+ * the registry under the addresses of these two constants. */
+static const char memory_key = 0, cache_key = 0;
 
-/* Pushes the hints and the cache, making them on first use. */
-static size_hints *push_decoder_state(lua_State *L) {
-  size_hints *hints;
-  gc_rawgetp(L, LUA_REGISTRYINDEX, &hints_key);
-  hints = (size_hints *)lua_touserdata(L, -1);
-  if (hints != NULL) {
+/* Pushes the memory and the cache, making them on first use. */
+static decoder_memory *push_decoder_state(lua_State *L) {
+  decoder_memory *m;
+  gc_rawgetp(L, LUA_REGISTRYINDEX, &memory_key);
+  m = (decoder_memory *)lua_touserdata(L, -1);
+  if (m != NULL) {
     gc_rawgetp(L, LUA_REGISTRYINDEX, &cache_key);
-    return hints;
+    return m;
   }
   lua_pop(L, 1);
-  hints = (size_hints *)gc_newuserdata(L, sizeof *hints);
-  memset(hints, 0, sizeof *hints);
+  m = (decoder_memory *)gc_newuserdata(L, sizeof *m);
+  memset(m, 0, sizeof *m);
   lua_pushvalue(L, -1);
-  gc_rawsetp(L, LUA_REGISTRYINDEX, &hints_key);
+  gc_rawsetp(L, LUA_REGISTRYINDEX, &memory_key);
   lua_createtable(L, CACHE_SLOTS, 0);
   lua_pushvalue(L, -1);
   gc_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
-  return hints;
+  return m;
 }
 
 int gc_json_decode_text(lua_State *L, const char *text, size_t len,
@@ -500,7 +508,7 @@ int gc_json_decode_text(lua_State *L, const char *text, size_t len,
   luaL_checkstack(L, 8, "no room to decode JSON");
   memset(&P, 0, sizeof P);
   P.L = L;
-  P.hints = push_decoder_state(L);
+  P.memory = push_decoder_state(L);
   P.cache = base + 2;
   P.start = P.p = text;
   P.end = text + len;
@@ -525,9 +533,74 @@ int gc_json_decode_text(lua_State *L, const char *text, size_t len,
   }
   if (got == NULL_VALUE)
     lua_pushnil(L);
-  lua_replace(L, base + 1); /* the value where the hints were */
+  lua_replace(L, base + 1); /* the value where the memory was */
   lua_settop(L, base + 1);
   return 1;
+}
+
+int gc_json_decode_member(lua_State *L, const char *text, size_t len,
+                          int max_depth, const char *key) {
+  parser P;
+  int base = lua_gettop(L), found = 0;
+  size_t key_len = strlen(key);
+  luaL_checkstack(L, 8, "no room to decode JSON");
+  memset(&P, 0, sizeof P);
+  P.L = L;
+  P.memory = push_decoder_state(L);
+  P.cache = base + 2;
+  P.start = P.p = text;
+  P.end = text + len;
+  P.max_depth = max_depth;
+  skip_space(&P);
+  if (*P.p != '{' || max_depth < 1)
+    goto not_found;
+  P.p++;
+  skip_space(&P);
+  while (*P.p != '}') {
+    size_t name_len;
+    const char *name;
+    int match, got;
+    if (*P.p != '"' || !parse_string(&P))
+      goto not_found;
+    name = lua_tolstring(L, -1, &name_len);
+    match = name_len == key_len && memcmp(name, key, key_len) == 0;
+    lua_pop(L, 1);
+    skip_space(&P);
+    if (*P.p != ':')
+      goto not_found;
+    P.p++;
+    skip_space(&P);
+    got = parse_value(&P, 1);
+    if (got == FAILED)
+      goto not_found;
+    if (match) {
+      /* a later duplicate wins, and null clears the member */
+      if (found)
+        lua_remove(L, got == VALUE ? -2 : -1);
+      found = got == VALUE;
+    } else if (got == VALUE) {
+      lua_pop(L, 1);
+    }
+    skip_space(&P);
+    if (*P.p == ',') {
+      P.p++;
+      skip_space(&P);
+      if (*P.p == '}')
+        goto not_found; /* a trailing comma */
+    } else if (*P.p != '}') {
+      goto not_found;
+    }
+  }
+  P.p++;
+  skip_space(&P);
+  if (P.p < P.end || !found)
+    goto not_found;
+  lua_replace(L, base + 1);
+  lua_settop(L, base + 1);
+  return 1;
+not_found:
+  lua_settop(L, base);
+  return 0;
 }
 
 int gc_json_decode(lua_State *L) {

@@ -21,6 +21,16 @@ local routes = {
     '{"title": "Method not allowed", "detail": "PUT is not supported here"}' },
   ["GET /compute/v1/security-groups/not-json"] = { 200, "application/json", "this is not json" },
   ["GET /compute/v1/security-groups/no-wrapper"] = { 200, "application/json", '{"id":"x"}' },
+  -- Envelopes with more than the member: other members, duplicates (the
+  -- last wins, as in any JSON decode), a null that clears the member.
+  ["GET /compute/v1/security-groups/extra-members"] = { 200, "application/json",
+    '{"meta":{"n":[1,null,{"security_group":{}}]},"security_group":{"id":"x"},"other":"y"}' },
+  ["GET /compute/v1/security-groups/dup-wrapper"] = { 200, "application/json",
+    '{"security_group":{"id":"first"},"security_group":{"id":"second"}}' },
+  ["GET /compute/v1/security-groups/null-wrapper"] = { 200, "application/json",
+    '{"security_group":{"id":"x"},"security_group":null}' },
+  ["GET /compute/v1/security-groups/bad-after-wrapper"] = { 200, "application/json",
+    '{"security_group":{"id":"x"},}' },
   ["GET /compute/v1/security-groups/empty-200"] = { 200, "application/json", "" },
   ["GET /compute/v1/security-groups/big"] = { 200, "application/json",
     '{"security_group":{"id":"' .. string.rep("x", 100000) .. '"}}' },
