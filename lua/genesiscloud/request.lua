@@ -101,8 +101,10 @@ end
 -- Defaults for a client without Lua state (not made by genesiscloud.new).
 local NO_RETRY = { max_retries = 0, now = core.now, sleep = core.sleep }
 
+local state_of = state.get
+
 local function policy_of(client)
-  local st = state.get(client)
+  local st = state_of(client)
   return st and st.policy or NO_RETRY -- a bare core handle
 end
 
@@ -179,9 +181,13 @@ function request.send(client, method, path, spec)
   -- The common case (no query, no body, first attempt succeeds, no debug
   -- hook) makes no table of its own: the job is only built when judge()
   -- has something to decide.
-  local target, body = encode(method, path, spec)
-  if not target then return nil, body end
-  local policy = policy_of(client)
+  local target, body = path, nil
+  if spec.query ~= nil or spec.body ~= nil then
+    target, body = encode(method, path, spec)
+    if not target then return nil, body end
+  end
+  local st = state_of(client)
+  local policy = st and st.policy or NO_RETRY
   local now = policy.now
   local started = now()
   local fresh = FRESH_CONNECTION[method]
