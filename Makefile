@@ -250,7 +250,8 @@ embed-check: deps build $(EMBED_HOST)
 # lua-curl, LuaSocket and the curl command line, times the concurrent
 # listing and checks memory; prints markdown tables and writes them, with
 # PNG charts, to bench/results/. Sizes: BENCH_N, BENCH_N_PAGE, BENCH_N_CLI,
-# BENCH_REPS, BENCH_GROUPS, BENCH_LATENCY, BENCH_MEM_N (see bench/run.lua);
+# BENCH_REQUEST_REPS, BENCH_REPS, BENCH_GROUPS, BENCH_LATENCY, BENCH_MEM_N
+# (see bench/run.lua);
 # BENCH_ONLY=per_request,listing,memory runs some sections only.
 # The core is also built for Lua 5.1 (into $(BUILD)/bench/lua5.1/) for a
 # row beside lua-curl, which Debian builds for 5.1/5.2 only.

@@ -1,15 +1,19 @@
 -- `make bench`: the benchmark harness. Starts nginx (static JSON) and the
 -- emulator on loopback, runs every contender as its own process under
--- /usr/bin/time, side by side and interleaved, BENCH_REPS times, and prints
--- the medians as markdown tables; writes them to bench/results/results.md
+-- /usr/bin/time, side by side and interleaved, and prints the medians as
+-- markdown tables; writes them to bench/results/results.md
 -- and charts to bench/results/*.png (gnuplot). Run from the checkout root
 -- with lua/ and build/ on the paths (the Makefile does that).
 --
 -- Settings (environment):
---   BENCH_N        GETs of one group per contender run        (20000)
---   BENCH_N_PAGE   GETs of the 100-item page per run           (2000)
---   BENCH_N_CLI    requests per run for the curl command line  (300)
---   BENCH_REPS     repetitions; the table shows the median     (3)
+--   BENCH_N        GETs of one group per contender run        (5000)
+--   BENCH_N_PAGE   GETs of the 100-item page per run           (500)
+--   BENCH_N_CLI    requests per run for the curl command line  (60)
+--   BENCH_REQUEST_REPS  runs of every per-request contender    (15)
+--                  (many short runs: the machine's load comes in bursts
+--                  of about a second, and pairs of short runs see the
+--                  same burst)
+--   BENCH_REPS     repetitions of the listing and memory runs  (3)
 --   BENCH_GROUPS   groups in the emulator for the listing      (10000)
 --   BENCH_LATENCY  seconds the emulator adds per response      (0.02)
 --   BENCH_MEM_N    requests on one client for the RSS check    (100000)
@@ -25,9 +29,10 @@ local function env_num(name, default)
   return v or default
 end
 
-local N        = env_num("BENCH_N", 20000)
-local N_PAGE   = env_num("BENCH_N_PAGE", 2000)
-local N_CLI    = env_num("BENCH_N_CLI", 300)
+local N        = env_num("BENCH_N", 5000)
+local N_PAGE   = env_num("BENCH_N_PAGE", 500)
+local N_CLI    = env_num("BENCH_N_CLI", 60)
+local REQUEST_REPS = env_num("BENCH_REQUEST_REPS", 15)
 local REPS     = env_num("BENCH_REPS", 3)
 local GROUPS   = env_num("BENCH_GROUPS", 10000)
 local LATENCY  = env_num("BENCH_LATENCY", 0.02)
@@ -121,8 +126,9 @@ local function process_cpu(pid)
 end
 
 -- Runs one command under /usr/bin/time; returns { elapsed =, cpu =, rss_kb =, out = }
--- or nil, message. `elapsed` is what the program measured around its loop
--- when it prints elapsed=..., else the wall time of the whole process.
+-- or nil, message. `elapsed` and `cpu` are what the program measured around
+-- its request loop when it prints elapsed=... cpu=..., else the wall time
+-- and user + system time of the whole process (startup included).
 local function timed(env, cmd)
   local tfile, ofile, efile = TMP .. "/time.txt", TMP .. "/out.txt", TMP .. "/err.txt"
   local ok = sh(("env %s /usr/bin/time -f '%%e %%U %%S %%M' -o %s %s >%s 2>%s")
@@ -132,7 +138,8 @@ local function timed(env, cmd)
   local e, u, s, m = (read_file(tfile) or ""):match("([%d.]+) ([%d.]+) ([%d.]+) (%d+)")
   if not e then return nil, "no /usr/bin/time output" end
   local inner = tonumber(out:match("elapsed=([%d.]+)"))
-  return { elapsed = inner or tonumber(e), cpu = tonumber(u) + tonumber(s),
+  local inner_cpu = tonumber(out:match("cpu=([%d.]+)"))
+  return { elapsed = inner or tonumber(e), cpu = inner_cpu or tonumber(u) + tonumber(s),
            rss_kb = tonumber(m), out = out }
 end
 
@@ -302,17 +309,31 @@ local function contenders(kind)
   return list
 end
 
+-- The median over reps of a's requests/s divided by b's in the same rep:
+-- a burst of load from other jobs on the machine slows both runs of a rep
+-- alike, so paired ratios move far less than ratios of medians.
+local function paired_ratio(a, b)
+  local ratios = {}
+  for rep, rps in pairs(a.rps) do
+    if b.rps[rep] then ratios[#ratios + 1] = rps / b.rps[rep] end
+  end
+  return median(ratios)
+end
+
 local function per_request(kind)
   local list = contenders(kind)
   local runs = {}
   for _, c in ipairs(list) do runs[c.key] = { rps = {}, cpu = {}, rss = {} } end
-  for rep = 1, REPS do
-    for _, c in ipairs(list) do
+  for rep = 1, REQUEST_REPS do
+    -- Each rep starts one contender further on, so none always runs
+    -- right after the slow curl command line or first after a pause.
+    for i = 0, #list - 1 do
+      local c = list[(rep - 1 + i) % #list + 1]
       if not runs[c.key].failed then
         local r, err = timed(c.env, c.cmd)
         if r then
           local t = runs[c.key]
-          t.rps[#t.rps + 1] = c.n / r.elapsed
+          t.rps[rep] = c.n / r.elapsed
           t.cpu[#t.cpu + 1] = r.cpu / c.n * 1e6
           t.rss[#t.rss + 1] = r.rss_kb
           log("%s %s rep %d: %.0f req/s, %.1f us CPU/req, %d KB", kind, c.key, rep,
@@ -325,12 +346,12 @@ local function per_request(kind)
     end
   end
   local rows = {}
-  local raw = median(runs.raw.rps)
   for _, c in ipairs(list) do
     local t = runs[c.key]
-    local rps = median(t.rps)
-    rows[#rows + 1] = { key = c.key, name = c.name, n = c.n, rps = rps, cpu = median(t.cpu),
-      rss = median(t.rss), ratio = rps and raw and rps / raw, failed = t.failed }
+    local rps_list = {}
+    for _, v in pairs(t.rps) do rps_list[#rps_list + 1] = v end
+    rows[#rows + 1] = { key = c.key, name = c.name, n = c.n, rps = median(rps_list), cpu = median(t.cpu),
+      rss = median(t.rss), ratio = paired_ratio(t, runs.raw), runs = t, failed = t.failed }
   end
   return rows
 end
@@ -481,14 +502,16 @@ local function targets(r)
     out[#out + 1] = ("- GET one group at >= 0.85x the raw libcurl C program: %.2fx, %s."):format(m.ratio,
       verdict(m.ratio >= 0.85))
     local same = row(r.one, "rawsame")
-    if same and same.rps then
+    local ratio = same and paired_ratio(m.runs, same.runs)
+    if ratio then
       out[#out + 1] = ("- The same against the C program sending the module's headers: %.2fx, %s."):format(
-        m.rps / same.rps, verdict(m.rps / same.rps >= 0.85))
+        ratio, verdict(ratio >= 0.85))
     end
   end
-  if m and m.rps and lc and lc.rps then
+  local vs_lc = m and lc and paired_ratio(m.runs, lc.runs)
+  if vs_lc then
     out[#out + 1] = ("- GET one group faster than lua-curl + cjson: %.2fx its requests/s, %s."):format(
-      m.rps / lc.rps, verdict(m.rps > lc.rps))
+      vs_lc, verdict(vs_lc > 1))
   end
   local list = r.list
   if list then
@@ -517,15 +540,18 @@ end
 local function report(r)
   local out = {}
   out[#out + 1] = "## Results\n"
-  out[#out + 1] = ("Machine: %s. %s. Medians of %d runs; each contender is its own process, run "
-    .. "interleaved with the others in the same run.\n"):format(machine(), os.date("!%Y-%m-%d %H:%M UTC"), REPS)
+  out[#out + 1] = ("Machine: %s. %s. Medians of %d runs per contender (per-request) and %d "
+    .. "(listing, memory); each contender is its own process, run interleaved with the others. A "
+    .. "ratio is the median of the ratios within each round of runs (a burst of load from other jobs "
+    .. "slows both sides of a pair alike).\n"):format(machine(), os.date("!%Y-%m-%d %H:%M UTC"),
+    REQUEST_REPS, REPS)
   if r.one then
     per_request_table(out, "GET one group (nginx, static JSON, one kept-alive connection where the client keeps one)",
       r.one)
     per_request_table(out, "GET a 100-item page (" .. #read_file(TMP .. "/nginx/data/list.json") .. " bytes)", r.page)
-    out[#out + 1] = "CPU is user + system time of the whole process (startup included) divided by its requests; "
-      .. "for the curl command line it includes the shell and every curl process. Requests/s is measured around "
-      .. "the request loop (for the curl command line: the whole script).\n"
+    out[#out + 1] = "Requests/s and CPU (user + system time of the process) are measured around the request "
+      .. "loop, startup left out; for the curl command line both cover the whole script, the shell and every "
+      .. "curl process included.\n"
   end
 
   local function walk_table(title, rows)

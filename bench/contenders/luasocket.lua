@@ -10,7 +10,7 @@ local cjson = require "cjson"
 local url, token, n = arg[1], arg[2], tonumber(arg[3])
 local headers = { ["x-auth-token"] = token, accept = "application/json" }
 
-local t0 = socket.gettime()
+local t0, c0 = socket.gettime(), os.clock() -- os.clock: this process's CPU time
 local last
 for _ = 1, n do
   local chunks = {}
@@ -18,6 +18,6 @@ for _ = 1, n do
   assert(ok and status == 200, status)
   last = cjson.decode(table.concat(chunks))
 end
-local elapsed = socket.gettime() - t0
+local elapsed, cpu = socket.gettime() - t0, os.clock() - c0
 assert(last.security_group or last.security_groups)
-print(("elapsed=%.6f"):format(elapsed))
+print(("elapsed=%.6f cpu=%.6f"):format(elapsed, cpu))
