@@ -3,7 +3,8 @@
  * in one pass, as the module wants them: `null` leaves the field absent,
  * whole numbers are integers (on 5.3+), empty lists and objects are empty
  * tables. It replaces cjson.decode + core.clean on every response, which
- * cost more than the whole HTTP exchange for a small object.
+ * took about a third of the instructions of a whole small GET (55k of
+ * 178k; this takes about 20k).
  *
  * Strict RFC 8259: no comments, no trailing commas, no NaN/Infinity/hex,
  * no raw control characters in strings. UTF-8 is passed through as bytes
