@@ -268,10 +268,10 @@ static void write_lines(void) {
 /* decode_member(body, key): gc_json_decode_member at json.decode's depth,
  * the member or nothing. A global for the decode harness. */
 static int fuzz_decode_member(lua_State *H) {
-  size_t len;
+  size_t len, key_len;
   const char *body = luaL_checklstring(H, 1, &len);
-  const char *key = luaL_checkstring(H, 2);
-  return gc_json_decode_member(H, body, len, GC_API_JSON_DEPTH, key);
+  const char *key = luaL_checklstring(H, 2, &key_len);
+  return gc_json_decode_member(H, body, len, GC_API_JSON_DEPTH, key, key_len);
 }
 
 static int traceback(lua_State *H) {

@@ -436,6 +436,11 @@ describe("client against a misbehaving server", function()
       assert.are.equal("second", assert(get("dup-wrapper")).id)
     end)
 
+    it("matches the unwrap key whole, a NUL byte included", function()
+      local _, body = client:perform("GET", path .. "ok-target", nil, false, 200, "security_group\0x")
+      assert.are.equal("string", type(body))
+    end)
+
     it("without an expected status returns the body text as before", function()
       local status, body = client:perform("GET", path .. "ok-target")
       assert.are.equal(200, status)

@@ -437,7 +437,7 @@ void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
  * `unwrap`, when given). Pushes that object and returns 1; returns 0 with
  * the stack as it was otherwise, and the caller answers as usual. */
 static int push_expected_object(lua_State *L, gc_buffer *body,
-                                const char *unwrap) {
+                                const char *unwrap, size_t unwrap_len) {
   int top = lua_gettop(L);
   int got;
   if (body->len == 0 || gc_buffer_terminate(body) != 0)
@@ -445,7 +445,7 @@ static int push_expected_object(lua_State *L, gc_buffer *body,
   /* The member alone when unwrapping: the envelope table is never made. */
   got = unwrap != NULL
             ? gc_json_decode_member(L, body->data, body->len, GC_API_JSON_DEPTH,
-                                    unwrap)
+                                    unwrap, unwrap_len)
             : gc_json_decode_text(L, body->data, body->len, GC_API_JSON_DEPTH);
   if (got == 1 && lua_type(L, -1) == LUA_TTABLE)
     return 1;
@@ -478,7 +478,8 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);
   if (expect != NULL && expect->status != 0 && expect->status != 204 &&
-      status == expect->status && push_expected_object(L, body, expect->unwrap))
+      status == expect->status &&
+      push_expected_object(L, body, expect->unwrap, expect->unwrap_len))
     return 2;
   lua_pushlstring(L, body->data ? body->data : "", body->len);
   if (status >= 200 && status <= 299)
@@ -507,7 +508,7 @@ static int client_perform(lua_State *L) {
   /* The body string stays on the Lua stack during the transfer. */
   gc_check_request(L, c, 2, &req);
   expect.status = (long)luaL_optinteger(L, 6, 0);
-  expect.unwrap = luaL_optstring(L, 7, NULL);
+  expect.unwrap = luaL_optlstring(L, 7, NULL, &expect.unwrap_len);
 
   /* Every Lua call that could raise is above this line; from here to the
    * end of curl_easy_perform only C runs. */

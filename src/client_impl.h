@@ -73,6 +73,7 @@ void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
 typedef struct gc_expect {
   long status;
   const char *unwrap;
+  size_t unwrap_len;
 } gc_expect;
 
 /* After a finished transfer on `easy`: pushes `status, body[, headers]` or

@@ -540,10 +540,9 @@ int gc_json_decode_text(lua_State *L, const char *text, size_t len,
 }
 
 int gc_json_decode_member(lua_State *L, const char *text, size_t len,
-                          int max_depth, const char *key) {
+                          int max_depth, const char *key, size_t key_len) {
   parser P;
   int base = lua_gettop(L), found = 0;
-  size_t key_len = strlen(key);
   luaL_checkstack(L, 8, "no room to decode JSON");
   memset(&P, 0, sizeof P);
   P.L = L;

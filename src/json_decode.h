@@ -17,12 +17,12 @@ int gc_json_decode_text(lua_State *L, const char *text, size_t len,
                         int max_depth);
 
 /* Decodes text that must be one JSON object and pushes only its member
- * `key` (the last one, as a whole decode keeps), without making the
+ * key[0..key_len) (the last one, as a whole decode keeps), without making the
  * object around it: the envelope of a wrapped answer. Returns 1 with the
  * member pushed; 0, with nothing pushed, when the text is not valid JSON,
  * not an object, or has no such member (or only a null one). */
 int gc_json_decode_member(lua_State *L, const char *text, size_t len,
-                          int max_depth, const char *key);
+                          int max_depth, const char *key, size_t key_len);
 
 /* core.decode(text [, max_depth]) */
 int gc_json_decode(lua_State *L);
