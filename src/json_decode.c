@@ -152,6 +152,13 @@ static int unicode_escape(parser *P, luaL_Buffer *b) {
   return VALUE;
 }
 
+/* A string ran into a byte it cannot hold (at P->p) other than '"' or
+ * '\\': the '\0' after the text, or a raw control character. */
+static int string_stopped(parser *P) {
+  return fail(P, P->p >= P->end ? "unterminated string"
+                                : "control character in a string");
+}
+
 /* The rest of a string that has escapes, from `from` (its first byte) on;
  * P->p is at the first backslash. Pushes the decoded string. */
 static int escaped_string(parser *P, const char *from) {
@@ -169,8 +176,7 @@ static int escaped_string(parser *P, const char *from) {
     if (ch == '"')
       break;
     if (ch != '\\')
-      return fail(P, P->p >= P->end ? "unterminated string"
-                                    : "control character in a string");
+      return string_stopped(P);
     P->p++;
     switch (*P->p) {
     case '"':
@@ -249,8 +255,7 @@ static int parse_string(parser *P) {
   }
   if (*p == '\\')
     return escaped_string(P, from);
-  return fail(P, P->p >= P->end ? "unterminated string"
-                                : "control character in a string");
+  return string_stopped(P);
 }
 
 static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
@@ -502,19 +507,26 @@ static decoder_memory *push_decoder_state(lua_State *L) {
   return m;
 }
 
+/* Readies P at the first token of text[0..len) and pushes the decoder's
+ * memory and cache, which stay just above the caller's stack top. */
+static void start_parser(parser *P, lua_State *L, const char *text, size_t len,
+                         int max_depth) {
+  luaL_checkstack(L, 8, "no room to decode JSON");
+  memset(P, 0, sizeof *P);
+  P->L = L;
+  P->memory = push_decoder_state(L);
+  P->cache = lua_gettop(L);
+  P->start = P->p = text;
+  P->end = text + len;
+  P->max_depth = max_depth;
+  skip_space(P);
+}
+
 int gc_json_decode_text(lua_State *L, const char *text, size_t len,
                         int max_depth) {
   parser P;
   int base = lua_gettop(L), got;
-  luaL_checkstack(L, 8, "no room to decode JSON");
-  memset(&P, 0, sizeof P);
-  P.L = L;
-  P.memory = push_decoder_state(L);
-  P.cache = base + 2;
-  P.start = P.p = text;
-  P.end = text + len;
-  P.max_depth = max_depth;
-  skip_space(&P);
+  start_parser(&P, L, text, len, max_depth);
   got = parse_value(&P, 0);
   if (got != FAILED) {
     skip_space(&P);
@@ -543,15 +555,7 @@ int gc_json_decode_member(lua_State *L, const char *text, size_t len,
                           int max_depth, const char *key, size_t key_len) {
   parser P;
   int base = lua_gettop(L), found = 0;
-  luaL_checkstack(L, 8, "no room to decode JSON");
-  memset(&P, 0, sizeof P);
-  P.L = L;
-  P.memory = push_decoder_state(L);
-  P.cache = base + 2;
-  P.start = P.p = text;
-  P.end = text + len;
-  P.max_depth = max_depth;
-  skip_space(&P);
+  start_parser(&P, L, text, len, max_depth);
   if (*P.p != '{' || max_depth < 1)
     goto not_found;
   P.p++;

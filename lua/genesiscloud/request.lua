@@ -101,10 +101,8 @@ end
 -- Defaults for a client without Lua state (not made by genesiscloud.new).
 local NO_RETRY = { max_retries = 0, now = core.now, sleep = core.sleep }
 
-local state_of = state.get
-
 local function policy_of(client)
-  local st = state_of(client)
+  local st = state.get(client)
   return st and st.policy or NO_RETRY -- a bare core handle
 end
 
@@ -186,8 +184,7 @@ function request.send(client, method, path, spec)
     target, body = encode(method, path, spec)
     if not target then return nil, body end
   end
-  local st = state_of(client)
-  local policy = st and st.policy or NO_RETRY
+  local policy = policy_of(client)
   local now = policy.now
   local started = now()
   local fresh = FRESH_CONNECTION[method]

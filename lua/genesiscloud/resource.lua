@@ -132,13 +132,12 @@ function resource.install(res)
 
   -- The hottest call there is, so it skips closed_error: on a closed
   -- client the core itself answers with the same usage error.
-  local escape, path_prefix = core.escape, res.path .. "/"
   m[get_name] = function(self, id)
     if type(id) ~= "string" or id == "" then
       local ok, err = check_id(id, get_name)
       if not ok then return nil, err end
     end
-    return request.send(self, "GET", path_prefix .. escape(id), get_spec)
+    return request.send(self, "GET", resource.item_path(res, id), get_spec)
   end
 
   m[list_name] = function(self, query)
