@@ -385,6 +385,32 @@ describe("client against a misbehaving server", function()
     assert.matches("^lua%-genesiscloud/", default.user_agent)
   end)
 
+  -- Headers of a failure come from libcurl's header store (or, where
+  -- libcurl has none, from the header callback: the ASan build runs that).
+  it("hands over a failure's headers: names lower-cased, repeats joined, values trimmed", function()
+    local function check(headers)
+      assert.are.equal("table", type(headers))
+      assert.are.equal("one, two", headers["x-repeated"])
+      assert.are.equal("7", headers["retry-after"])
+      assert.are.equal("padded value", headers["x-mixed-case"])
+      assert.are.equal("application/json", headers["content-type"])
+      assert.is_nil(headers["X-Mixed-Case"])
+    end
+    local status, body, headers = client:perform("GET", "/security-groups/many-headers")
+    assert.are.equal(503, status)
+    assert.matches("busy", body)
+    check(headers)
+    assert.is_true(client:multi_add(1, "GET", "/security-groups/many-headers"))
+    local tag, mstatus, _, mheaders = client:multi_next()
+    assert.are.equal(1, tag)
+    assert.are.equal(503, mstatus)
+    check(mheaders)
+    -- and the Lua layer reads Retry-After from them
+    local _, err = get("many-headers")
+    assert.are.equal(503, err.status)
+    assert.are.equal(7, tonumber(err.retry_after))
+  end)
+
   it("decodes a gzip-compressed answer", function()
     local g = assert(get("gzip"))
     assert.are.equal("x", g.id)
@@ -604,6 +630,52 @@ describe("the C core's easy handle, reused without a reset", function()
         assert.is_true(entry.body == nil or entry.body == "", "step " .. i)
       end
     end
+  end)
+
+  -- The handle keeps what it was last set up for and sets only what
+  -- changes: a repeat, the same URL with another method or body, the same
+  -- method on another URL, and back, must each go out as asked.
+  it("sends repeats and near-repeats as asked (options set only when they change)", function()
+    assert(emu:reset())
+    local json = require "genesiscloud.json"
+    local status, created = c:perform("POST", "/security-groups",
+      json.encode{ name = "rep", rules = WEB_RULES }, true)
+    assert.are.equal(201, status)
+    local id = json.decode(created).security_group.id
+    local item = "/security-groups/" .. id
+    local steps = {
+      { "GET", item, nil, 200 },
+      { "GET", item, nil, 200 },                              -- the same again
+      { "GET", "/security-groups?per_page=1", nil, 200 },     -- another URL only
+      { "PATCH", item, '{"name":"rep-a"}', 200 },             -- another method and body
+      { "PATCH", item, '{"name":"rep-b"}', 200 },             -- another body only
+      { "PUT", item, json.encode{ name = "rep-c", rules = WEB_RULES }, 200 }, -- another method only
+      { "GET", item, nil, 200 },                              -- the body goes again
+      { "POST", "/security-groups", nil, 400 },               -- an empty POST
+      { "POST", "/security-groups", nil, 400 },               -- twice
+      { "GET", item, nil, 200 },
+      { "DELETE", item, nil, 204, true },                     -- same URL, fresh connection
+      { "GET", item, nil, 404 },                              -- and not fresh again
+    }
+    assert(emu:clear_requests())
+    for i, s in ipairs(steps) do
+      local st = c:perform(s[1], s[2], s[3], s[5] or false)
+      assert.are.equal(s[4], st, "step " .. i)
+    end
+    local log = assert(emu:requests())
+    assert.are.equal(#steps, #log)
+    for i, s in ipairs(steps) do
+      local entry = log[i]
+      assert.are.equal(s[1], entry.method, "step " .. i)
+      assert.are.equal("/compute/v1" .. s[2], entry.raw_path, "step " .. i)
+      if s[3] then
+        assert.are.equal(s[3], entry.body, "step " .. i)
+      else
+        assert.is_true(entry.body == nil or entry.body == "", "step " .. i)
+      end
+    end
+    local got = assert(json.decode(select(2, c:perform("GET", "/security-groups?per_page=100"))))
+    assert.are.equal(0, #got.security_groups) -- the DELETE took
   end)
 
   it("returns headers for a status outside 200-299 only", function()

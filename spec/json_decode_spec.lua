@@ -220,6 +220,36 @@ describe("genesiscloud.core.decode", function()
       local long = string.rep("x", 5000)
       assert.are.equal(long .. "\n" .. long, decode('"' .. long .. "\\n" .. long .. '"'))
     end)
+
+    -- The scanner reads eight bytes at a time while they lie inside the
+    -- text: the end of a string, an escape or a control character must be
+    -- found at every offset in a word, next to bytes of 0x80 and above,
+    -- and at the end of the text where the last word is short.
+    it("finds quotes, escapes and control characters at every offset of a word", function()
+      local fill = { "a", "\195\169", "\255", "\128", " ", "~" }
+      for _, byte in ipairs(fill) do
+        for len = 0, 26 do
+          local run = string.rep(byte, len):sub(1, len)
+          for lead = 0, 9 do
+            local pad = string.rep(" ", lead)
+            local where = ("fill %q, length %d, lead %d"):format(byte, len, lead)
+            assert.are.equal(run, decode(pad .. '"' .. run .. '"'), where)
+            assert.are.equal(run .. "\n" .. run, decode(pad .. '"' .. run .. "\\n" .. run .. '"'), where)
+            assert.are.equal(run .. '"', decode(pad .. '"' .. run .. '\\""'), where)
+            local v, err = decode(pad .. '"' .. run .. "\31" .. run .. '"')
+            assert.is_nil(v, where)
+            assert.are.equal("control character in a string at character " .. (lead + len + 2), err, where)
+            v, err = decode(pad .. '"' .. run .. "\0" .. '"')
+            assert.is_nil(v, where)
+            assert.are.equal("control character in a string at character " .. (lead + len + 2), err, where)
+            v, err = decode(pad .. '"' .. run)
+            assert.is_nil(v, where)
+            assert.are.equal("unterminated string at character " .. (lead + len + 2), err, where)
+            assert_same({ [run] = run }, decode(pad .. '{"' .. run .. '":"' .. run .. '"}'))
+          end
+        end
+      end
+    end)
   end)
 
   describe("numbers", function()

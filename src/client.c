@@ -60,6 +60,7 @@ static void client_release(gc_client *c) {
   gc_buffer_free(&c->body);
   gc_buffer_free(&c->headers);
   gc_buffer_free(&c->url);
+  gc_buffer_free(&c->easy_state.url);
 }
 
 /* The registry key of the client metatable, besides its name: finding it
@@ -154,6 +155,21 @@ static char *header_line(const char *prefix, const char *value, size_t len) {
 static int have_gzip(void) {
   return (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_LIBZ) !=
          0;
+}
+
+/* Whether libcurl keeps each response's headers for curl_easy_nextheader
+ * (7.84 on, unless built without). Then no header callback runs: copying
+ * headers that nothing reads cost about 1% of a small GET, and only
+ * failures (Retry-After, Content-Type) read them. */
+static int has_header_api(CURL *easy) {
+#if LIBCURL_VERSION_NUM >= 0x075400 && !defined(GC_NO_HEADER_API) /* 7.84 */
+  struct curl_header *h;
+  return curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
+         CURLHE_NOT_BUILT_IN;
+#else
+  (void)easy;
+  return 0;
+#endif
 }
 
 /* The request header list; NULL when out of memory. User-Agent and
@@ -259,6 +275,7 @@ int gc_client_new(lua_State *L) {
   c->body.limit = (size_t)max_bytes;
   c->headers.limit = (size_t)64 * 1024;
   c->url.limit = (size_t)64 * 1024;
+  c->easy_state.url.limit = c->url.limit;
 
   while (endpoint_len > 0 && endpoint[endpoint_len - 1] == '/')
     endpoint_len--;
@@ -289,7 +306,8 @@ int gc_client_new(lua_State *L) {
     lua_pushliteral(L, "could not create a libcurl handle");
     return 2;
   }
-  gc_easy_init(c, c->curl, c->errbuf, &c->body, &c->headers);
+  c->header_api = has_header_api(c->curl);
+  gc_easy_init(c, c->curl, &c->easy_state, c->errbuf, &c->body, &c->headers);
   return 1;
 }
 
@@ -343,6 +361,32 @@ void gc_push_headers(lua_State *L, const char *data, size_t len) {
   }
 }
 
+/* The same table from the headers libcurl kept of the final response (not
+ * those of 1xx answers or trailers). */
+static void push_easy_headers(lua_State *L, CURL *easy) {
+#if LIBCURL_VERSION_NUM >= 0x075400 && !defined(GC_NO_HEADER_API) /* 7.84 */
+  struct curl_header *h = NULL;
+  lua_newtable(L);
+  while ((h = curl_easy_nextheader(easy, CURLH_HEADER, -1, h)) != NULL) {
+    push_lower(L, h->name, strlen(h->name));
+    lua_pushvalue(L, -1);
+    lua_rawget(L, -3);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushstring(L, h->value);
+    } else {
+      lua_pushliteral(L, ", ");
+      lua_pushstring(L, h->value);
+      lua_concat(L, 3);
+    }
+    lua_rawset(L, -3);
+  }
+#else
+  (void)easy;
+  lua_newtable(L);
+#endif
+}
+
 static void set_protocols(CURL *curl) {
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -380,10 +424,12 @@ void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req) {
       gc_buffer_append(&c->url, "", 1) != 0)
     luaL_error(L, c->url.overflowed ? "the path is too long" : "out of memory");
   req->url = c->url.data;
+  req->url_size = c->url.len;
 }
 
-void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
-                  gc_buffer *body_buf, gc_buffer *header_buf) {
+void gc_easy_init(const gc_client *c, CURL *easy, gc_easy_state *state,
+                  char *errbuf, gc_buffer *body_buf, gc_buffer *header_buf) {
+  state->method = -1;
   curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -399,37 +445,63 @@ void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
     curl_easy_setopt(easy, CURLOPT_CAPATH, c->capath);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, body_buf);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, header_buf);
+  if (!c->header_api) {
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, header_buf);
+  }
 }
 
-void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
-                     const char *body) {
-  curl_easy_setopt(easy, CURLOPT_URL, req->url);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
-                   body != NULL ? c->headers_body : c->headers_plain);
+/* Sets the URL unless the handle has it already, and remembers it. */
+static void set_url(CURL *easy, gc_easy_state *state, const gc_request *req) {
+  gc_buffer *last = &state->url;
+  if (state->method >= 0 && last->len == req->url_size &&
+      memcmp(last->data, req->url, req->url_size) == 0)
+    return;
+  gc_buffer_reset(last);
+  if (curl_easy_setopt(easy, CURLOPT_URL, req->url) != CURLE_OK ||
+      gc_buffer_append(last, req->url, req->url_size) != 0)
+    last->len = 0; /* not remembered: set again next time */
+}
+
+void gc_easy_request(const gc_client *c, CURL *easy, gc_easy_state *state,
+                     const gc_request *req, const char *body) {
+  int kind = body != NULL        ? GC_BODY_GIVEN
+             : req->method == 1 ? GC_BODY_EMPTY
+                                : GC_BODY_NONE;
+  int first = state->method < 0;
+  set_url(easy, state, req);
+  if (first || (kind == GC_BODY_GIVEN) != (state->body == GC_BODY_GIVEN))
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                     body != NULL ? c->headers_body : c->headers_plain);
   /* libcurl silently sends a request again when a reused connection dies
    * before any answer; that must never happen to a create. */
-  curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh ? 1L : 0L);
-  if (body != NULL) {
+  if (first || req->fresh != state->fresh)
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh ? 1L : 0L);
+  if (kind == GC_BODY_GIVEN) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)req->body_len);
-  } else if (req->method == 1) {
-    /* A POST without a body is still a POST: an empty one. */
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-  } else {
-    /* Undo a previous request's body: POSTFIELDS makes the handle POST,
-     * HTTPGET (set last) makes it GET again. */
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (const char *)NULL);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (first || kind != state->body) {
+    if (kind == GC_BODY_EMPTY) {
+      /* A POST without a body is still a POST: an empty one. */
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    } else {
+      /* Undo a previous request's body: POSTFIELDS makes the handle POST,
+       * HTTPGET (set last) makes it GET again. */
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (const char *)NULL);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    }
   }
   /* Anything but POST names its method; NULL clears the previous one. */
-  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
-                   req->method != 1 ? gc_methods[req->method]
-                                    : (const char *)NULL);
+  if (first || req->method != state->method)
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+                     req->method != 1 ? gc_methods[req->method]
+                                      : (const char *)NULL);
+  state->method = req->method;
+  state->body = kind;
+  state->fresh = req->fresh;
 }
 
 /* The common case done without a round trip through Lua: the answer has
@@ -484,7 +556,10 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
   lua_pushlstring(L, body->data ? body->data : "", body->len);
   if (status >= 200 && status <= 299)
     return 2; /* no headers table: nothing reads it on success */
-  gc_push_headers(L, headers->data, headers->len);
+  if (c->header_api)
+    push_easy_headers(L, easy);
+  else
+    gc_push_headers(L, headers->data, headers->len);
   return 3;
 }
 
@@ -516,7 +591,7 @@ static int client_perform(lua_State *L) {
   gc_buffer_reset(&c->headers);
   c->errbuf[0] = '\0';
   /* The constant options were set once, when the client was made. */
-  gc_easy_request(c, c->curl, &req, req.body);
+  gc_easy_request(c, c->curl, &c->easy_state, &req, req.body);
 
   rc = curl_easy_perform(c->curl);
   c->new_connections = 0;

@@ -13,6 +13,18 @@
 
 typedef struct gc_multi gc_multi; /* multi.c */
 
+/* What a handle's per-request options were last set to, so a request like
+ * the one before it (GET after GET) sets none of them again: setting them
+ * is not free (libcurl copies the URL, for one). */
+typedef struct gc_easy_state {
+  int method;    /* index into gc_methods; -1: nothing set yet */
+  int body;      /* GC_BODY_NONE, GC_BODY_EMPTY or GC_BODY_GIVEN */
+  int fresh;     /* CURLOPT_FRESH_CONNECT */
+  gc_buffer url; /* the URL the handle has, '\0' included */
+} gc_easy_state;
+
+enum { GC_BODY_NONE = 0, GC_BODY_EMPTY, GC_BODY_GIVEN };
+
 typedef struct gc_client {
   CURL *curl;        /* NULL once closed */
   CURLSH *share;     /* connection, DNS and TLS session caches */
@@ -24,11 +36,13 @@ typedef struct gc_client {
   char *capath;            /* directory of CA certificates, or NULL */
   struct curl_slist *headers_plain; /* request headers, made once */
   struct curl_slist *headers_body;  /* the same + Content-Type */
+  int header_api; /* libcurl keeps the response headers for us (7.84+) */
   long timeout_ms;
   long connect_timeout_ms;
   gc_buffer body;
   gc_buffer headers;
-  gc_buffer url;        /* the last request's URL; libcurl keeps its own copy */
+  gc_buffer url;        /* the URL being requested, built here */
+  gc_easy_state easy_state; /* what `curl` was last set up for */
   long new_connections; /* connections the last request had to open */
   double total_time;    /* seconds the last request took */
   long request_size;    /* bytes of request the last transfer sent */
@@ -40,7 +54,8 @@ typedef struct gc_client {
 /* One request's arguments, checked. */
 typedef struct gc_request {
   int method; /* index into gc_methods */
-  const char *url;
+  const char *url;  /* '\0'-terminated */
+  size_t url_size;  /* its bytes, the '\0' included */
   const char *body; /* NULL: no body */
   size_t body_len;
   int fresh; /* open a new connection */
@@ -57,16 +72,19 @@ void gc_check_request(lua_State *L, gc_client *c, int first, gc_request *req);
 
 /* Sets the options that are the same for every request of the client, once
  * per easy handle (the client's own and each concurrent slot's): share,
- * timeouts, protocols, TLS, compression, callbacks and buffers. No Lua. */
-void gc_easy_init(const gc_client *c, CURL *easy, char *errbuf,
-                  gc_buffer *body_buf, gc_buffer *header_buf);
+ * timeouts, protocols, TLS, compression, callbacks and buffers. No Lua.
+ * `header_buf` gets the response headers only where libcurl has no header
+ * API; elsewhere they are read from libcurl when a failure needs them. */
+void gc_easy_init(const gc_client *c, CURL *easy, gc_easy_state *state,
+                  char *errbuf, gc_buffer *body_buf, gc_buffer *header_buf);
 
 /* Sets what changes from request to request on a handle made ready by
- * gc_easy_init: URL, header list, method, body and fresh connection. Every
- * one of them is set each time, so nothing of the previous request stays.
- * `body` must live until the transfer ends. No Lua. */
-void gc_easy_request(const gc_client *c, CURL *easy, const gc_request *req,
-                     const char *body);
+ * gc_easy_init: URL, header list, method, body and fresh connection. Each
+ * is set unless `state` says the handle has it already, so nothing of the
+ * previous request stays. `body` must live until the transfer ends. No Lua.
+ */
+void gc_easy_request(const gc_client *c, CURL *easy, gc_easy_state *state,
+                     const gc_request *req, const char *body);
 
 /* What a finished transfer is expected to bring: the status (0: nothing
  * expected) and the member of the JSON object to return (NULL: all). */

@@ -30,6 +30,7 @@ typedef struct gc_slot {
   CURL *easy;
   gc_buffer body;
   gc_buffer headers;
+  gc_easy_state easy_state; /* what `easy` was last set up for */
   char *request_body; /* a copy: the Lua string may be gone meanwhile */
   lua_Integer tag;
   int state;
@@ -71,6 +72,7 @@ void gc_multi_free(gc_multi *m) {
       curl_easy_cleanup(s->easy);
     gc_buffer_free(&s->body);
     gc_buffer_free(&s->headers);
+    gc_buffer_free(&s->easy_state.url);
     free(s);
   }
   free(m->slots);
@@ -116,8 +118,9 @@ static gc_slot *free_slot(gc_client *c, gc_multi *m) {
   }
   s->body.limit = c->body.limit;
   s->headers.limit = c->headers.limit;
+  s->easy_state.url.limit = c->url.limit;
   /* The constant options once per handle; each request sets the rest. */
-  gc_easy_init(c, s->easy, s->errbuf, &s->body, &s->headers);
+  gc_easy_init(c, s->easy, &s->easy_state, s->errbuf, &s->body, &s->headers);
   curl_easy_setopt(s->easy, CURLOPT_PRIVATE, (void *)s);
   m->slots = grown;
   m->slots[m->nslots++] = s;
@@ -162,7 +165,7 @@ static int multi_add(lua_State *L) {
   s->errbuf[0] = '\0';
   /* The URL is copied by libcurl; the request body is our copy; the header
    * lists are the client's. */
-  gc_easy_request(c, s->easy, &req, s->request_body);
+  gc_easy_request(c, s->easy, &s->easy_state, &req, s->request_body);
   if (curl_multi_add_handle(m->multi, s->easy) != CURLM_OK) {
     slot_finish(m, s);
     return gc_push_failure(L, "transport", "could not start the transfer",

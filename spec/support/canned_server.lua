@@ -46,6 +46,14 @@ local routes = {
   ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
 }
 
+-- A failure whose headers the client must hand over: a repeated header
+-- (joined with ", "), names in mixed case (lower-cased), Retry-After.
+-- route[5] may be a list of { name, value } pairs, kept in order.
+routes["GET /compute/v1/security-groups/many-headers"] = { 503, "application/json",
+  '{"code":"busy","message":"try later"}', nil,
+  { { "x-repeated", "one" }, { "Retry-After", "7" }, { "x-repeated", "two" },
+    { "X-Mixed-Case", "  padded value  " } } }
+
 -- The same group, gzip-compressed as a server would send it.
 local gzip = assert(io.popen("printf '%s' '" .. SG .. "' | gzip -c", "r"))
 local SG_GZIP = gzip:read("a")
@@ -81,7 +89,12 @@ local server = assert(http_server.listen{
     local headers = http_headers.new()
     headers:append(":status", tostring(route[1]))
     headers:append("content-type", route[2])
-    for name, value in pairs(route[5] or {}) do headers:append(name, value) end
+    local extra = route[5] or {}
+    if extra[1] then
+      for _, pair in ipairs(extra) do headers:append(pair[1], pair[2]) end
+    else
+      for name, value in pairs(extra) do headers:append(name, value) end
+    end
     stream:write_headers(headers, route[3] == "")
     if route[3] ~= "" then stream:write_chunk(route[3], true) end
   end,
