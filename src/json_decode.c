@@ -393,8 +393,10 @@ static int parse_object(parser *P, int depth) {
     /* null clears the key: a later duplicate wins, as in cjson */
     if (got == NULL_VALUE)
       lua_pushnil(L);
-    else
-      count++;
+    /* Members are counted, nulls too: objects of one kind that differ only
+     * in their nulls then hint the same size, rather than a small one
+     * that the next object with fewer nulls outgrows (a rehash). */
+    count++;
     lua_rawset(L, -3);
     skip_space(P);
     if (*P->p == ',') {
