@@ -6,13 +6,13 @@
 -- with lua/ and build/ on the paths (the Makefile does that).
 --
 -- Settings (environment):
---   BENCH_N        GETs of one group per contender run        (5000)
+--   BENCH_N        GETs of one group per contender run        (3000)
 --   BENCH_N_PAGE   GETs of the 100-item page per run           (500)
 --   BENCH_N_CLI    requests per run for the curl command line  (60)
 --   BENCH_REQUEST_REPS  runs of every per-request contender    (15)
---                  (many short runs: the machine's load comes in bursts
---                  of about a second, and pairs of short runs see the
---                  same burst)
+--                  (many short runs, each between two runs of the raw C
+--                  program: the machine's load comes in bursts of about a
+--                  second, and neighbouring short runs see the same burst)
 --   BENCH_REPS     repetitions of the listing and memory runs  (3)
 --   BENCH_GROUPS   groups in the emulator for the listing      (10000)
 --   BENCH_LATENCY  seconds the emulator adds per response      (0.02)
@@ -29,7 +29,7 @@ local function env_num(name, default)
   return v or default
 end
 
-local N        = env_num("BENCH_N", 5000)
+local N        = env_num("BENCH_N", 3000)
 local N_PAGE   = env_num("BENCH_N_PAGE", 500)
 local N_CLI    = env_num("BENCH_N_CLI", 60)
 local REQUEST_REPS = env_num("BENCH_REQUEST_REPS", 15)
@@ -309,49 +309,74 @@ local function contenders(kind)
   return list
 end
 
--- The median over reps of a's requests/s divided by b's in the same rep:
--- a burst of load from other jobs on the machine slows both runs of a rep
--- alike, so paired ratios move far less than ratios of medians.
+-- Each run's requests/s relative to the raw C program, run right before
+-- and right after it (the mean of the two): load from other jobs on this
+-- machine comes in bursts of about a second, and a ratio to the runs on
+-- either side cancels a burst that rises or falls across the three.
+-- a's ratio to b is the median over rounds of a's relative figure over
+-- b's in the same round.
+-- Returns the median and a 95% confidence interval for it (bootstrap over
+-- the rounds, fixed seed: the same runs give the same interval).
 local function paired_ratio(a, b)
   local ratios = {}
-  for rep, rps in pairs(a.rps) do
-    if b.rps[rep] then ratios[#ratios + 1] = rps / b.rps[rep] end
+  for rep, rel in pairs(a.rel) do
+    if b.rel[rep] then ratios[#ratios + 1] = rel / b.rel[rep] end
   end
-  return median(ratios)
+  local mid = median(ratios)
+  if not mid then return nil end
+  math.randomseed(1)
+  local medians, n = {}, #ratios
+  for i = 1, 2000 do
+    local sample = {}
+    for j = 1, n do sample[j] = ratios[math.random(n)] end
+    medians[i] = median(sample)
+  end
+  table.sort(medians)
+  return mid, medians[50], medians[1951]
 end
 
 local function per_request(kind)
   local list = contenders(kind)
   local runs = {}
-  for _, c in ipairs(list) do runs[c.key] = { rps = {}, cpu = {}, rss = {} } end
+  for _, c in ipairs(list) do runs[c.key] = { rps = {}, rel = {}, cpu = {}, rss = {} } end
+  local raw, raw_runs = list[1], runs[list[1].key]
+  assert(raw.key == "raw")
+  local function run(c, rep)
+    local t = runs[c.key]
+    if t.failed then return nil end
+    local r, err = timed(c.env, c.cmd)
+    if not r then
+      t.failed = err
+      log("%s %s failed: %s", kind, c.key, err)
+      return nil
+    end
+    local rps = c.n / r.elapsed
+    t.rps[#t.rps + 1] = rps
+    t.cpu[#t.cpu + 1] = r.cpu / c.n * 1e6
+    t.rss[#t.rss + 1] = r.rss_kb
+    log("%s %s rep %d: %.0f req/s, %.1f us CPU/req, %d KB", kind, c.key, rep, rps, r.cpu / c.n * 1e6, r.rss_kb)
+    return rps
+  end
   for rep = 1, REQUEST_REPS do
-    -- Each rep starts one contender further on, so none always runs
-    -- right after the slow curl command line or first after a pause.
-    for i = 0, #list - 1 do
-      local c = list[(rep - 1 + i) % #list + 1]
-      if not runs[c.key].failed then
-        local r, err = timed(c.env, c.cmd)
-        if r then
-          local t = runs[c.key]
-          t.rps[rep] = c.n / r.elapsed
-          t.cpu[#t.cpu + 1] = r.cpu / c.n * 1e6
-          t.rss[#t.rss + 1] = r.rss_kb
-          log("%s %s rep %d: %.0f req/s, %.1f us CPU/req, %d KB", kind, c.key, rep,
-            c.n / r.elapsed, r.cpu / c.n * 1e6, r.rss_kb)
-        else
-          runs[c.key].failed = err
-          log("%s %s failed: %s", kind, c.key, err)
-        end
-      end
+    raw_runs.rel[rep] = 1
+    -- raw, A, raw, B, raw, ...: every contender between two raw runs. Each
+    -- round starts one contender further on, so none always runs first or
+    -- right after the slow curl command line.
+    local before = run(raw, rep)
+    for i = 0, #list - 2 do
+      local c = list[(rep - 1 + i) % (#list - 1) + 2]
+      local rps = run(c, rep)
+      local after = run(raw, rep)
+      if rps and before and after then runs[c.key].rel[rep] = rps / ((before + after) / 2) end
+      before = after
     end
   end
   local rows = {}
   for _, c in ipairs(list) do
     local t = runs[c.key]
-    local rps_list = {}
-    for _, v in pairs(t.rps) do rps_list[#rps_list + 1] = v end
-    rows[#rows + 1] = { key = c.key, name = c.name, n = c.n, rps = median(rps_list), cpu = median(t.cpu),
-      rss = median(t.rss), ratio = paired_ratio(t, runs.raw), runs = t, failed = t.failed }
+    rows[#rows + 1] = { key = c.key, name = c.name, n = c.n, rps = median(t.rps), cpu = median(t.cpu),
+      rss = median(t.rss), runs = t, failed = t.failed }
+    rows[#rows].ratio, rows[#rows].lo, rows[#rows].hi = paired_ratio(t, raw_runs)
   end
   return rows
 end
@@ -476,14 +501,17 @@ end
 
 local function per_request_table(out, title, rows)
   out[#out + 1] = "### " .. title .. "\n"
-  out[#out + 1] = "| contender | requests/run | requests/s | ratio to raw C | CPU µs/request | peak RSS (MB) |"
-  out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: |"
+  out[#out + 1] = "| contender | requests/run | requests/s | ratio to raw C | 95% interval | CPU µs/request "
+    .. "| peak RSS (MB) |"
+  out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for _, r in ipairs(rows) do
     if r.failed then
-      out[#out + 1] = ("| %s | %s | failed: %s | | | |"):format(r.name, fmt_int(r.n), r.failed:gsub("\n", " "):sub(1, 80))
+      out[#out + 1] = ("| %s | %s | failed: %s | | | | |"):format(r.name, fmt_int(r.n),
+        r.failed:gsub("\n", " "):sub(1, 80))
     else
-      out[#out + 1] = ("| %s | %s | %s | %sx | %s | %s |"):format(r.name, fmt_int(r.n), fmt_int(r.rps),
-        fmt(r.ratio, 2), fmt(r.cpu, 1), fmt(r.rss / 1024, 1))
+      local interval = r.key == "raw" and "" or ("%s–%s"):format(fmt(r.lo, 2), fmt(r.hi, 2))
+      out[#out + 1] = ("| %s | %s | %s | %sx | %s | %s | %s |"):format(r.name, fmt_int(r.n), fmt_int(r.rps),
+        fmt(r.ratio, 2), interval, fmt(r.cpu, 1), fmt(r.rss / 1024, 1))
     end
   end
   out[#out + 1] = ""
@@ -497,21 +525,30 @@ end
 local function targets(r)
   local out = {}
   local function verdict(ok) return ok and "**met**" or "**not met**" end
+  -- A ratio target judged with the 95% interval of the median ratio: met
+  -- when all of it is past the line, not met when none of it is, and
+  -- "within the noise" otherwise.
+  local function judged(mid, lo, hi, line, strictly)
+    local past = strictly and function(v) return v > line end or function(v) return v >= line end
+    local word = past(lo) and "**met**" or not past(hi) and "**not met**"
+      or ("within the noise, so **not shown met** (median %s)"):format(past(mid) and "past the line" or "short of it")
+    return ("%.2fx (95%% interval %.2f–%.2f), %s"):format(mid, lo, hi, word)
+  end
   local m, lc = r.one and row(r.one, "module"), r.one and row(r.one, "luacurl")
   if m and m.ratio then
-    out[#out + 1] = ("- GET one group at >= 0.85x the raw libcurl C program: %.2fx, %s."):format(m.ratio,
-      verdict(m.ratio >= 0.85))
+    out[#out + 1] = ("- GET one group at >= 0.85x the raw libcurl C program: %s."):format(
+      judged(m.ratio, m.lo, m.hi, 0.85))
     local same = row(r.one, "rawsame")
-    local ratio = same and paired_ratio(m.runs, same.runs)
-    if ratio then
-      out[#out + 1] = ("- The same against the C program sending the module's headers: %.2fx, %s."):format(
-        ratio, verdict(ratio >= 0.85))
+    if same and same.ratio then
+      local mid, lo, hi = paired_ratio(m.runs, same.runs)
+      out[#out + 1] = ("- The same against the C program sending the module's headers: %s."):format(
+        judged(mid, lo, hi, 0.85))
     end
   end
-  local vs_lc = m and lc and paired_ratio(m.runs, lc.runs)
-  if vs_lc then
-    out[#out + 1] = ("- GET one group faster than lua-curl + cjson: %.2fx its requests/s, %s."):format(
-      vs_lc, verdict(vs_lc > 1))
+  if m and lc and lc.ratio then
+    local mid, lo, hi = paired_ratio(m.runs, lc.runs)
+    out[#out + 1] = ("- GET one group faster than lua-curl + cjson (its requests/s over theirs): %s."):format(
+      judged(mid, lo, hi, 1, true))
   end
   local list = r.list
   if list then
@@ -541,9 +578,10 @@ local function report(r)
   local out = {}
   out[#out + 1] = "## Results\n"
   out[#out + 1] = ("Machine: %s. %s. Medians of %d runs per contender (per-request) and %d "
-    .. "(listing, memory); each contender is its own process, run interleaved with the others. A "
-    .. "ratio is the median of the ratios within each round of runs (a burst of load from other jobs "
-    .. "slows both sides of a pair alike).\n"):format(machine(), os.date("!%Y-%m-%d %H:%M UTC"),
+    .. "(listing, memory); each contender is its own process, run interleaved with the others, "
+    .. "with a run of the raw C program before and after each one. A ratio is the median over the "
+    .. "rounds of each run's requests/s over the mean of the two raw runs around it (load from other "
+    .. "jobs comes in bursts of about a second and slows neighbouring runs alike).\n"):format(machine(), os.date("!%Y-%m-%d %H:%M UTC"),
     REQUEST_REPS, REPS)
   if r.one then
     per_request_table(out, "GET one group (nginx, static JSON, one kept-alive connection where the client keeps one)",

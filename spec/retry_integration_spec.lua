@@ -217,6 +217,22 @@ describe("retries against injected faults", function()
     assert.are.equal(2, count("GET"))
   end)
 
+  it("reads the clock only for a deadline or the debug hook", function()
+    fault{ fault_rate = 0 }
+    local reads = 0
+    local function now() reads = reads + 1; return 0 end
+    local plain = helper.client(emu, { now = now })
+    assert(plain:list_security_groups())
+    assert.are.equal(0, reads)
+    local timed = helper.client(emu, { now = now, deadline = 5 })
+    assert(timed:list_security_groups())
+    assert.is_true(reads > 0)
+    reads = 0
+    local debugged = helper.client(emu, { now = now, debug = function() end })
+    assert(debugged:list_security_groups())
+    assert.is_true(reads > 0)
+  end)
+
   it("reports each attempt to the debug hook", function()
     fault{ faults = { "status" }, fault_status = 503 }
     local events = {}

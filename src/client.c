@@ -465,7 +465,7 @@ static void set_url(CURL *easy, gc_easy_state *state, const gc_request *req) {
 
 void gc_easy_request(const gc_client *c, CURL *easy, gc_easy_state *state,
                      const gc_request *req, const char *body) {
-  int kind = body != NULL        ? GC_BODY_GIVEN
+  int kind = body != NULL       ? GC_BODY_GIVEN
              : req->method == 1 ? GC_BODY_EMPTY
                                 : GC_BODY_NONE;
   int first = state->method < 0;

@@ -41,19 +41,19 @@ typedef struct gc_client {
   long connect_timeout_ms;
   gc_buffer body;
   gc_buffer headers;
-  gc_buffer url;        /* the URL being requested, built here */
-  gc_easy_state easy_state; /* what `curl` was last set up for */
-  long new_connections; /* connections the last request had to open */
-  double total_time;    /* seconds the last request took */
-  long request_size;    /* bytes of request the last transfer sent */
-  long total_requests;  /* transfers finished, single and concurrent */
+  gc_buffer url;                /* the URL being requested, built here */
+  gc_easy_state easy_state;     /* what `curl` was last set up for */
+  long new_connections;         /* connections the last request had to open */
+  double total_time;            /* seconds the last request took */
+  long request_size;            /* bytes of request the last transfer sent */
+  long total_requests;          /* transfers finished, single and concurrent */
   long total_connections;       /* connections those transfers opened */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl writes here during perform */
 } gc_client;
 
 /* One request's arguments, checked. */
 typedef struct gc_request {
-  int method; /* index into gc_methods */
+  int method;       /* index into gc_methods */
   const char *url;  /* '\0'-terminated */
   size_t url_size;  /* its bytes, the '\0' included */
   const char *body; /* NULL: no body */

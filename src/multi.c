@@ -31,7 +31,7 @@ typedef struct gc_slot {
   gc_buffer body;
   gc_buffer headers;
   gc_easy_state easy_state; /* what `easy` was last set up for */
-  char *request_body; /* a copy: the Lua string may be gone meanwhile */
+  char *request_body;       /* a copy: the Lua string may be gone meanwhile */
   lua_Integer tag;
   int state;
   CURLcode rc;
