@@ -644,8 +644,8 @@ local function charts(one, page, list)
   local dat = {}
   for i, r in ipairs(one) do
     local p = page[i]
-    local label = ({ raw = "raw C", rawsame = "raw C, same headers", module = "module 5.4", module51 = "module 5.1",
-      core = "core only", decode = "core+decode",
+    local label = ({ raw = "raw C", rawsame = "raw C+hdrs", module = "module 5.4", module51 = "module 5.1",
+      core = "core", decode = "core+decode",
       luacurl = "lua-curl", luasocket = "LuaSocket", cli = "curl CLI" })[r.key]
     dat[#dat + 1] = ('"%s" %s %s'):format(label, r.rps and fmt(r.rps, 1) or "0", p.rps and fmt(p.rps, 1) or "0")
   end
