@@ -594,73 +594,21 @@ describe("the C core's easy handle, reused without a reset", function()
     if emu then emu:stop() end
   end)
 
-  -- Every method after every other one: nothing of a request (its body,
-  -- its method, Content-Type) may leak into the next.
-  it("sends each request with its own method and body", function()
-    assert(emu:reset())
-    local json = require "genesiscloud.json"
-    local body = json.encode{ name = "seq", rules = WEB_RULES }
+  local json = require "genesiscloud.json"
+
+  -- Creates a group over a fresh connection; returns its item path.
+  local function new_item(body)
     local status, created = c:perform("POST", "/security-groups", body, true)
     assert.are.equal(201, status)
-    local id = json.decode(created).security_group.id
-    local item = "/security-groups/" .. id
-    local steps = {
-      { "GET", item, nil, 200 },
-      { "PUT", item, json.encode{ name = "seq2", rules = WEB_RULES }, 200 },
-      { "GET", "/security-groups", nil, 200 },
-      { "PATCH", item, '{"name":"seq3"}', 200 },
-      { "GET", item, nil, 200 },
-      { "DELETE", item, nil, 204 },
-      { "GET", item, nil, 404 },
-      { "POST", "/security-groups", body, 201 },
-      { "DELETE", "/security-groups/nope", nil, 404 },
-    }
-    for i, s in ipairs(steps) do
-      local st = c:perform(s[1], s[2], s[3], s[1] == "DELETE")
-      assert.are.equal(s[4], st, "step " .. i)
-    end
-    local log = assert(emu:requests())
-    assert.are.equal(#steps + 1, #log)
-    for i, s in ipairs(steps) do
-      local entry = log[i + 1]
-      assert.are.equal(s[1], entry.method, "step " .. i)
-      if s[3] then
-        assert.are.equal(s[3], entry.body, "step " .. i)
-      else
-        assert.is_true(entry.body == nil or entry.body == "", "step " .. i)
-      end
-    end
-  end)
+    return "/security-groups/" .. json.decode(created).security_group.id
+  end
 
-  -- The handle keeps what it was last set up for and sets only what
-  -- changes: a repeat, the same URL with another method or body, the same
-  -- method on another URL, and back, must each go out as asked.
-  it("sends repeats and near-repeats as asked (options set only when they change)", function()
-    assert(emu:reset())
-    local json = require "genesiscloud.json"
-    local status, created = c:perform("POST", "/security-groups",
-      json.encode{ name = "rep", rules = WEB_RULES }, true)
-    assert.are.equal(201, status)
-    local id = json.decode(created).security_group.id
-    local item = "/security-groups/" .. id
-    local steps = {
-      { "GET", item, nil, 200 },
-      { "GET", item, nil, 200 },                              -- the same again
-      { "GET", "/security-groups?per_page=1", nil, 200 },     -- another URL only
-      { "PATCH", item, '{"name":"rep-a"}', 200 },             -- another method and body
-      { "PATCH", item, '{"name":"rep-b"}', 200 },             -- another body only
-      { "PUT", item, json.encode{ name = "rep-c", rules = WEB_RULES }, 200 }, -- another method only
-      { "GET", item, nil, 200 },                              -- the body goes again
-      { "POST", "/security-groups", nil, 400 },               -- an empty POST
-      { "POST", "/security-groups", nil, 400 },               -- twice
-      { "GET", item, nil, 200 },
-      { "DELETE", item, nil, 204, true },                     -- same URL, fresh connection
-      { "GET", item, nil, 404 },                              -- and not fresh again
-    }
+  -- Sends each step { method, path, body, status [, fresh] } on the one
+  -- handle, then checks the emulator got each as sent: method, path, body.
+  local function send_and_check(steps)
     assert(emu:clear_requests())
     for i, s in ipairs(steps) do
-      local st = c:perform(s[1], s[2], s[3], s[5] or false)
-      assert.are.equal(s[4], st, "step " .. i)
+      assert.are.equal(s[4], c:perform(s[1], s[2], s[3], s[5] or false), "step " .. i)
     end
     local log = assert(emu:requests())
     assert.are.equal(#steps, #log)
@@ -674,6 +622,47 @@ describe("the C core's easy handle, reused without a reset", function()
         assert.is_true(entry.body == nil or entry.body == "", "step " .. i)
       end
     end
+  end
+
+  -- Every method after every other one: nothing of a request (its body,
+  -- its method, Content-Type) may leak into the next.
+  it("sends each request with its own method and body", function()
+    assert(emu:reset())
+    local body = json.encode{ name = "seq", rules = WEB_RULES }
+    local item = new_item(body)
+    send_and_check{
+      { "GET", item, nil, 200 },
+      { "PUT", item, json.encode{ name = "seq2", rules = WEB_RULES }, 200 },
+      { "GET", "/security-groups", nil, 200 },
+      { "PATCH", item, '{"name":"seq3"}', 200 },
+      { "GET", item, nil, 200 },
+      { "DELETE", item, nil, 204, true },
+      { "GET", item, nil, 404 },
+      { "POST", "/security-groups", body, 201 },
+      { "DELETE", "/security-groups/nope", nil, 404, true },
+    }
+  end)
+
+  -- The handle keeps what it was last set up for and sets only what
+  -- changes: a repeat, the same URL with another method or body, the same
+  -- method on another URL, and back, must each go out as asked.
+  it("sends repeats and near-repeats as asked (options set only when they change)", function()
+    assert(emu:reset())
+    local item = new_item(json.encode{ name = "rep", rules = WEB_RULES })
+    send_and_check{
+      { "GET", item, nil, 200 },
+      { "GET", item, nil, 200 },                              -- the same again
+      { "GET", "/security-groups?per_page=1", nil, 200 },     -- another URL only
+      { "PATCH", item, '{"name":"rep-a"}', 200 },             -- another method and body
+      { "PATCH", item, '{"name":"rep-b"}', 200 },             -- another body only
+      { "PUT", item, json.encode{ name = "rep-c", rules = WEB_RULES }, 200 }, -- another method only
+      { "GET", item, nil, 200 },                              -- the body goes again
+      { "POST", "/security-groups", nil, 400 },               -- an empty POST
+      { "POST", "/security-groups", nil, 400 },               -- twice
+      { "GET", item, nil, 200 },
+      { "DELETE", item, nil, 204, true },                     -- same URL, fresh connection
+      { "GET", item, nil, 404 },                              -- and not fresh again
+    }
     local got = assert(json.decode(select(2, c:perform("GET", "/security-groups?per_page=100"))))
     assert.are.equal(0, #got.security_groups) -- the DELETE took
   end)

@@ -8,30 +8,13 @@ if not math.type then
   return
 end
 
-local state = require "genesiscloud.emulator.state"
+local helper = require "helper"
 local store = require "genesiscloud.emulator.store"
 local heap = require "genesiscloud.emulator.heap"
 local json = require "genesiscloud.emulator.json"
 
-local T0 = 1795780800 -- 2026-11-27T12:00:00Z
-local AUTH = { ["x-auth-token"] = "t" }
-
-local function new(opts)
-  opts = opts or {}
-  local clock = { t = T0 }
-  opts.clock = function() return clock.t end
-  opts.token = "t"
-  opts.create_delay = opts.create_delay or 0
-  opts.update_delay = opts.update_delay or 0
-  return assert(state.new(opts)), clock
-end
-
--- One API call; returns status, decoded body (or nil), raw body.
-local function call(st, method, path, body)
-  if type(body) == "table" then body = assert(json.encode(body)) end
-  local status, text = st:handle(method, "/compute/v1" .. path, nil, body, AUTH)
-  return status, text and assert(json.decode(text)), text
-end
+local T0, AUTH = helper.EMULATOR_T0, helper.EMULATOR_AUTH
+local new, call = helper.emulator_state, helper.emulator_call
 
 local function create(st, name, extra)
   local g = { name = name, rules = { { protocol = "tcp", direction = "ingress", port_range_min = 22,
@@ -109,10 +92,10 @@ describe("emulator listing", function()
     call(st, "DELETE", "/security-groups/" .. ids[4])
     assert(st:set_status(ids[5], "error"))
     clock.t = T0 + 1.5
-    local body, text = page(st), select(3, call(st, "GET", "/security-groups?per_page=100"))
+    local body, text = page(st), select(4, call(st, "GET", "/security-groups?per_page=100"))
     assert.are.equal(12, #body.security_groups)
     for i, g in ipairs(body.security_groups) do
-      local _, _, one = call(st, "GET", "/security-groups/" .. ids[i])
+      local _, _, _, one = call(st, "GET", "/security-groups/" .. ids[i])
       -- byte for byte: the page holds the GET's group text
       assert.truthy(text:find(one:match('^{"security_group":(.*)}$'), 1, true), g.name)
     end

@@ -7,32 +7,14 @@ if not math.type then
   return
 end
 
+local helper = require "helper"
 local state = require "genesiscloud.emulator.state"
 local router = require "genesiscloud.emulator.router"
 local json = require "genesiscloud.emulator.json"
 
 local null = json.null
-local T0 = 1795780800 -- 2026-11-27T12:00:00Z
-local AUTH = { ["x-auth-token"] = "t" }
-
-local function new(opts)
-  opts = opts or {}
-  local clock = { t = T0 }
-  opts.clock = function() return clock.t end
-  opts.token = opts.token or "t"
-  opts.create_delay = opts.create_delay or 0
-  opts.update_delay = opts.update_delay or 0
-  local st = assert(state.new(opts))
-  return st, clock
-end
-
--- One API call; returns status, decoded body (or nil), headers, raw body.
-local function call(st, method, path, body, headers)
-  if type(body) == "table" then body = assert(json.encode(body)) end
-  local status, text, h = st:handle(method, "/compute/v1" .. path, nil, body, headers or AUTH)
-  local decoded = text and assert(json.decode(text))
-  return status, decoded, h, text
-end
+local T0, AUTH = helper.EMULATOR_T0, helper.EMULATOR_AUTH
+local new, call = helper.emulator_state, helper.emulator_call
 
 local function group(over)
   local g = {

@@ -14,6 +14,32 @@ function helper.start_emulator(opts)
   return assert(emulator.start(merged))
 end
 
+--- The emulator's state driven in process, with no server: the clock is
+-- a table the spec moves ({ t = seconds }, from EMULATOR_T0), the token
+-- is "t" unless given, creates and updates take no time unless asked.
+-- The emulator's modules need Lua 5.3+, so they load on first use.
+helper.EMULATOR_T0 = 1795780800 -- 2026-11-27T12:00:00Z
+helper.EMULATOR_AUTH = { ["x-auth-token"] = "t" }
+
+function helper.emulator_state(opts)
+  opts = opts or {}
+  local clock = { t = helper.EMULATOR_T0 }
+  opts.clock = function() return clock.t end
+  opts.token = opts.token or "t"
+  opts.create_delay = opts.create_delay or 0
+  opts.update_delay = opts.update_delay or 0
+  return assert(require("genesiscloud.emulator.state").new(opts)), clock
+end
+
+--- One API call on such a state (a table body is sent as JSON):
+-- status, decoded body (or nil), response headers, raw body.
+function helper.emulator_call(st, method, path, body, headers)
+  local json = require "genesiscloud.emulator.json"
+  if type(body) == "table" then body = assert(json.encode(body)) end
+  local status, text, h = st:handle(method, "/compute/v1" .. path, nil, body, headers or helper.EMULATOR_AUTH)
+  return status, text and assert(json.decode(text)), h, text
+end
+
 --- A client for the emulator `emu`, with extra options.
 function helper.client(emu, opts)
   local merged = { token = emu.token, endpoint = emu.endpoint }

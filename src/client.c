@@ -157,12 +157,18 @@ static int have_gzip(void) {
          0;
 }
 
-/* Whether libcurl keeps each response's headers for curl_easy_nextheader
- * (7.84 on, unless built without). Then no header callback runs: copying
- * headers that nothing reads cost about 1% of a small GET, and only
- * failures (Retry-After, Content-Type) read them. */
+/* libcurl 7.84 on keeps each response's headers (curl_easy_nextheader);
+ * GC_NO_HEADER_API leaves that aside, for the ASan build to test the header
+ * callback older libcurls need. */
+#if LIBCURL_VERSION_NUM >= 0x075400 && !defined(GC_NO_HEADER_API)
+#define GC_HEADER_API 1
+#endif
+
+/* Whether this libcurl keeps the headers (it may be built without). Then no
+ * header callback runs: copying headers that nothing reads cost about 1% of a
+ * small GET, and only failures (Retry-After, Content-Type) read them. */
 static int has_header_api(CURL *easy) {
-#if LIBCURL_VERSION_NUM >= 0x075400 && !defined(GC_NO_HEADER_API) /* 7.84 */
+#ifdef GC_HEADER_API
   struct curl_header *h;
   return curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
          CURLHE_NOT_BUILT_IN;
@@ -325,8 +331,25 @@ static void push_lower(lua_State *L, const char *s, size_t len) {
   luaL_pushresult(&b);
 }
 
-/* Pushes a table of the response headers, names in lower case; repeated
- * headers are joined with ", " as HTTP allows. */
+/* Adds one header to the table on top: the name in lower case, a repeated
+ * header joined to the earlier value with ", " as HTTP allows. */
+static void add_header(lua_State *L, const char *name, size_t name_len,
+                       const char *value, size_t value_len) {
+  push_lower(L, name, name_len);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, -3);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushlstring(L, value, value_len);
+  } else {
+    lua_pushliteral(L, ", ");
+    lua_pushlstring(L, value, value_len);
+    lua_concat(L, 3);
+  }
+  lua_rawset(L, -3);
+}
+
+/* Pushes a table of the response headers from the raw header block. */
 void gc_push_headers(lua_State *L, const char *data, size_t len) {
   const char *p = data, *end;
   lua_newtable(L);
@@ -344,18 +367,7 @@ void gc_push_headers(lua_State *L, const char *data, size_t len) {
       while (vend > v &&
              (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
         vend--;
-      push_lower(L, p, (size_t)(colon - p));
-      lua_pushvalue(L, -1);
-      lua_rawget(L, -3);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushlstring(L, v, (size_t)(vend - v));
-      } else {
-        lua_pushliteral(L, ", ");
-        lua_pushlstring(L, v, (size_t)(vend - v));
-        lua_concat(L, 3);
-      }
-      lua_rawset(L, -3);
+      add_header(L, p, (size_t)(colon - p), v, (size_t)(vend - v));
     }
     p = eol ? eol + 1 : NULL;
   }
@@ -364,26 +376,15 @@ void gc_push_headers(lua_State *L, const char *data, size_t len) {
 /* The same table from the headers libcurl kept of the final response (not
  * those of 1xx answers or trailers). */
 static void push_easy_headers(lua_State *L, CURL *easy) {
-#if LIBCURL_VERSION_NUM >= 0x075400 && !defined(GC_NO_HEADER_API) /* 7.84 */
-  struct curl_header *h = NULL;
   lua_newtable(L);
-  while ((h = curl_easy_nextheader(easy, CURLH_HEADER, -1, h)) != NULL) {
-    push_lower(L, h->name, strlen(h->name));
-    lua_pushvalue(L, -1);
-    lua_rawget(L, -3);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      lua_pushstring(L, h->value);
-    } else {
-      lua_pushliteral(L, ", ");
-      lua_pushstring(L, h->value);
-      lua_concat(L, 3);
-    }
-    lua_rawset(L, -3);
+#ifdef GC_HEADER_API
+  {
+    struct curl_header *h = NULL;
+    while ((h = curl_easy_nextheader(easy, CURLH_HEADER, -1, h)) != NULL)
+      add_header(L, h->name, strlen(h->name), h->value, strlen(h->value));
   }
 #else
   (void)easy;
-  lua_newtable(L);
 #endif
 }
 
