@@ -132,7 +132,7 @@ function Handle:_control(method, path, body, want)
   return decoded or true
 end
 
---- Request log: array of { method, path, raw_path, query, body, auth, status }.
+--- Request log: an array of `{ method, path, raw_path, query, body, auth, status, applied, fault }`.
 function Handle:requests()
   local body, err = self:_control("GET", "/_emulator/requests", nil, 200)
   if not body then return nil, err end
@@ -160,7 +160,7 @@ function Handle:configure(settings)
   return body.config
 end
 
---- Forces a group's status (e.g. "error") until its next write.
+--- Forces a group's status (such as `"error"`) until its next write.
 -- Returns the group as the API shows it.
 function Handle:set_status(id, status)
   if type(id) ~= "string" then return nil, "id must be a string" end
@@ -272,12 +272,12 @@ end
 -- @section server
 
 --- Starts an emulator process and returns its handle, or nil and a message.
--- opts: token (default: $GENESISCLOUD_TOKEN or "emulator-token"),
--- create_delay (1), update_delay (1), delete_delay (0), put_405 (false),
--- seed, host ("127.0.0.1"), port (0 = any free port), lua ("lua5.4"),
--- script (path of bin/genesiscloud-emulator), timeout (5, for control calls),
--- stderr (a file the server's messages are appended to; default: ours),
--- the fault settings (see configure), tls_cert and tls_key (PEM files:
+-- opts: `token` (default: `$GENESISCLOUD_TOKEN` or `"emulator-token"`),
+-- `create_delay` (1), `update_delay` (1), `delete_delay` (0), `put_405` (false),
+-- `seed`, `host` (`"127.0.0.1"`), `port` (0 = any free port), `lua` (`"lua5.4"`),
+-- `script` (path of `bin/genesiscloud-emulator`), `timeout` (5, for control calls),
+-- `stderr` (a file the server's messages are appended to; default: ours),
+-- the fault settings (see `configure`), `tls_cert` and `tls_key` (PEM files:
 -- serve HTTPS).
 function emulator.start(opts)
   local err
@@ -346,8 +346,8 @@ function emulator.start(opts)
 end
 
 --- Runs the server in this process until SIGINT/SIGTERM or a shutdown
--- request (blocking). opts: as start(), plus exit_with_parent and
--- on_ready(info) called once listening with { url, endpoint, host, port, pid }.
+-- request (blocking). opts: as `start`, plus `exit_with_parent` and
+-- `on_ready(info)` called once listening with `{ url, endpoint, host, port, pid }`.
 -- Returns true and the reason it stopped, or nil and a message.
 function emulator.serve(opts)
   opts = opts or {}

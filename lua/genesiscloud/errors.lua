@@ -8,7 +8,10 @@ local Error = {}
 Error.__index = Error
 Error.__name = "genesiscloud.error"
 
---- One line, e.g. `genesiscloud: GET /security-groups/x: 404 (02003) Security group not found`.
+--- The error as one line a person can read, such as
+-- `genesiscloud: GET /security-groups/x: 404 (02003) Security group not found`.
+-- @tparam table err an error object
+-- @treturn string the line
 function Error.__tostring(err)
   local where = ""
   if err.method and err.path then
@@ -29,6 +32,10 @@ end
 
 --- Makes an error object from a table of fields (the table is reused).
 -- `kind` and `message` are required.
+-- @tparam table fields `kind` and `message`, and any of `status`, `code`,
+-- `method`, `path`, `curl_code`, `attempts`, `retryable`, `field`, `value`, ...
+-- @treturn genesiscloud.error the same table, now an error object
+-- @raise when `fields` is not a table or lacks `kind` or `message`
 function errors.new(fields)
   assert(type(fields) == "table" and fields.kind and fields.message,
     "errors.new needs kind and message")
@@ -36,11 +43,16 @@ function errors.new(fields)
 end
 
 --- True when `value` is an error object made by this module.
+-- @param value anything
+-- @treturn boolean
 function errors.is(value)
   return getmetatable(value) == Error
 end
 
 --- Shorthand for the common `nil, errors.new{...}` return.
+-- @tparam table fields as for `new`
+-- @return nil
+-- @treturn genesiscloud.error the error object
 function errors.fail(fields)
   return nil, errors.new(fields)
 end

@@ -28,7 +28,7 @@ local function port_text(p)
   return tostring(p)
 end
 
---- The text form of a rule, e.g. `"ingress tcp 8080-8085"`. Best effort
+--- The text form of a rule, such as `"ingress tcp 8080-8085"`. Best effort
 -- for any table, valid or not, so API results always print.
 -- @tparam table rule
 -- @treturn string
