@@ -41,6 +41,13 @@ local function tmpfile(suffix, text)
   return write_file(path, text)
 end
 
+-- A token file only its owner can read (else the tool warns).
+local function token_file(text, mode)
+  local path = tmpfile(".token", text)
+  assert(os.execute("chmod " .. (mode or "600") .. " " .. q(path)))
+  return path
+end
+
 -- os.execute: true on success from Lua 5.2 on, 0 on 5.1 and LuaJIT.
 local function succeeds(command)
   local result = os.execute(command)
@@ -60,7 +67,9 @@ describe("genesiscloud (command line)", function()
   local emu
 
   -- Runs bin/genesiscloud with the list `args`. opts.env: variables to set
-  -- (false unsets one of the defaults); opts.stdin: text on standard input.
+  -- (false unsets one of the defaults); opts.stdin: text on standard input;
+  -- opts.stdout: a shell redirection instead of the capture (">/dev/full");
+  -- opts.timeout: seconds before the run is killed (it then exits 137).
   -- -> { out =, err =, code = }
   local function cli(args, opts)
     opts = opts or {}
@@ -73,11 +82,13 @@ describe("genesiscloud (command line)", function()
     for _, k in ipairs(names) do
       if env[k] then parts[#parts + 1] = k .. "=" .. q(env[k]) end
     end
+    if opts.timeout then parts[#parts + 1] = "timeout -s KILL " .. opts.timeout end
     parts[#parts + 1] = "bin/genesiscloud"
     for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
     write_file(IN, opts.stdin or "")
-    local command = ("cd %s && %s <%s >%s 2>%s; echo $?"):format(q(ROOT), table.concat(parts, " "), q(IN), q(OUT),
-      q(ERR))
+    write_file(OUT, "")
+    local command = ("cd %s && %s <%s %s 2>%s; echo $?"):format(q(ROOT), table.concat(parts, " "), q(IN),
+      opts.stdout or (">" .. q(OUT)), q(ERR))
     local code = tonumber(read_command(command):match("(%d+)%s*$"))
     return { out = slurp(OUT), err = slurp(ERR), code = code, command = command }
   end
@@ -126,6 +137,10 @@ describe("genesiscloud (command line)", function()
     assert.are.same({}, requests())
   end
 
+  local function assert_no_requests_but(n)
+    assert.are.equal(n, #requests())
+  end
+
   local client
 
   -- Groups made through the library; -> list of groups.
@@ -158,16 +173,17 @@ describe("genesiscloud (command line)", function()
   describe("help and version", function()
     local HELP = {
       { {}, "Usage: genesiscloud %[", "sg%s+Security groups", "emulator%s+Run the local emulator",
-        "Exit codes: 0 success, 1 API or network error, 2 usage error, 70 internal error" },
+        "Exit codes: 0 success, 1 API or network error, 2 usage error,\n3 written but %-%-wait ran out",
+        "70 internal error", "%-%-detailed%-exitcode: 0 no changes, 2 changes made or planned, 1 error" },
       { { "sg" }, "Usage: genesiscloud sg ", "list", "get", "create", "update", "delete", "apply" },
       { { "sg", "list" }, "Usage: genesiscloud sg list ", "%-%-per%-page N", "%-%-page N", "%-%-all",
         "%-%-endpoint URL" },
-      { { "sg", "get" }, "Usage: genesiscloud sg get ", "<id>" },
+      { { "sg", "get" }, "Usage: genesiscloud sg get ", "ID|NAME", "id, or its name" },
       { { "sg", "create" }, "Usage: genesiscloud sg create ", "%-%-name NAME", "%-%-description TEXT", "%-%-rule RULE",
         "%-%-wait" },
-      { { "sg", "update" }, "Usage: genesiscloud sg update ", "<id>", "%-%-rule replaces ALL the rules" },
-      { { "sg", "delete" }, "Usage: genesiscloud sg delete ", "ID %[ID%]", "%-%-wait" },
-      { { "sg", "apply" }, "Usage: genesiscloud sg apply ", "FILE", "%-%-dry%-run" },
+      { { "sg", "update" }, "Usage: genesiscloud sg update ", "ID|NAME", "%-%-rule replaces ALL the rules" },
+      { { "sg", "delete" }, "Usage: genesiscloud sg delete ", "ID|NAME %[ID|NAME%]", "%-%-wait" },
+      { { "sg", "apply" }, "Usage: genesiscloud sg apply ", "FILE", "%-%-dry%-run", "%-%-detailed%-exitcode" },
       { { "emulator" }, "usage: genesiscloud emulator %[FLAG%.%.%.%]", "usage: genesiscloud%-emulator", "%-%-port N",
         "%-%-create%-delay S" },
     }
@@ -219,7 +235,16 @@ describe("genesiscloud (command line)", function()
       { { "sg", "update", "some-id", "--rule", "ingress tcp 0" }, "sg update: %-%-rule #1: .*port 0 is out of range" },
       { { "sg", "create", "--name", "w", "--rule", "ingress tcp 1", "--wait-timeout", "soon" },
         "%-%-wait%-timeout must be a number of seconds" },
-      { { "--timeout", "0", "sg", "list" }, "%-%-timeout must be a number of seconds above 0" },
+      { { "--timeout", "0", "sg", "list" }, "%-%-timeout must be a number of seconds from 0%.001 to 86400, got '0'" },
+      -- below 1 ms is refused (libcurl would read 0 ms as "no timeout")
+      { { "--timeout", "0.0009", "sg", "list" }, "%-%-timeout must be a number of seconds from 0%.001 to 86400" },
+      { { "--timeout", "-1", "sg", "list" }, "%-%-timeout must be a number of seconds from 0%.001 to 86400, got '%-1'" },
+      -- a negative number is the option's value, not an unknown option
+      { { "sg", "list", "--page", "-1" }, "sg list: %-%-page must be a whole number of at least 1, got '%-1'" },
+      { { "sg", "list", "--per-page", "-5" }, "%-%-per%-page must be a whole number from 1 to 100, got '%-5'" },
+      { { "--retries", "-1", "sg", "list" }, "%-%-retries must be a whole number from 0 to 100, got '%-1'" },
+      { { "sg", "create", "--name", "w", "--rule", "ingress tcp 1", "--wait-timeout", "-3" },
+        "%-%-wait%-timeout must be a number of seconds, got '%-3'" },
       { { "--retries", "101", "sg", "list" }, "%-%-retries must be a whole number from 0 to 100" },
     }
     for _, case in ipairs(CASES) do
@@ -264,7 +289,7 @@ describe("genesiscloud (command line)", function()
 
   describe("--token-file", function()
     it("reads the token from a file (first line, blanks trimmed), over GENESISCLOUD_TOKEN", function()
-      local path = tmpfile(".token", "  " .. emu.token .. "  \nsecond line\n")
+      local path = token_file("  " .. emu.token .. "  \nsecond line\n")
       local r = ok(cli({ "--token-file", path, "sg", "list" }, { env = { GENESISCLOUD_TOKEN = "wrong" } }))
       assert.are.equal(0, json(r).total_count)
     end)
@@ -275,18 +300,50 @@ describe("genesiscloud (command line)", function()
       assert.are.same({}, json(r).security_groups)
     end)
 
+    it("warns on stderr when the file is readable by its group or others, like ssh", function()
+      for _, mode in ipairs{ "644", "640", "604" } do
+        local path = token_file(emu.token .. "\n", mode)
+        local r = cli{ "--token-file", path, "sg", "list" }
+        assert.are.equal(0, r.code, show(r))
+        assert.are.equal(0, json(r).total_count)
+        assert.are.equal(("genesiscloud: warning: --token-file %s is readable by others (mode %s): run chmod 600 %s\n")
+          :format(path, mode, path), r.err)
+      end
+      for _, mode in ipairs{ "600", "400", "700" } do
+        ok(cli{ "--token-file", token_file(emu.token .. "\n", mode), "sg", "list" })
+      end
+    end)
+
+    it("reads a bounded amount: /dev/zero or a big file fails fast with a clear error", function()
+      local r = failed(cli({ "--token-file", "/dev/zero", "sg", "list" }, { timeout = 20 }), 2,
+        "^genesiscloud: %-%-token%-file /dev/zero is larger than 4096 bytes: not a token file\n$")
+      assert.is_nil(r.err:find("warning", 1, true)) -- not a regular file
+      failed(cli{ "--token-file", token_file(("x"):rep(4097)), "sg", "list" }, 2, "is larger than 4096 bytes")
+      failed(cli({ "--token-file", "-", "sg", "list" }, { stdin = ("x"):rep(5000), timeout = 20 }), 2,
+        "%-%-token%-file %- %(standard input%) is larger than 4096 bytes")
+      -- 4096 bytes is still a (long) token file: it is sent (the server refuses it)
+      local long = failed(cli{ "--token-file", token_file(("y"):rep(4096)), "sg", "list" }, 1, ": 40[01] ")
+      assert.is_nil(long.err:find(("y"):rep(8), 1, true), show(long))
+      assert_no_requests_but(1)
+    end)
+
+    it("a directory is a usage error", function()
+      failed(cli{ "--token-file", "/tmp", "sg", "list" }, 2, "cannot read %-%-token%-file /tmp: Is a directory")
+    end)
+
     it("a missing or empty file is a usage error", function()
       failed(cli{ "--token-file", "/nonexistent/token", "sg", "list" }, 2,
         "cannot read %-%-token%-file: /nonexistent/token: No such file")
-      failed(cli{ "--token-file", tmpfile(".token", "\n"), "sg", "list" }, 2, "holds no token")
+      failed(cli{ "--token-file", token_file("\n"), "sg", "list" }, 2, "holds no token")
       assert_no_requests()
     end)
   end)
 
   describe("API and network errors exit 1", function()
-    it("an unknown id: the API's 404 as one line", function()
+    it("an unknown id (and no group of that name): the API's 404 as one line", function()
       failed(cli{ "sg", "get", "no-such-id" }, 1,
-        "^genesiscloud: GET /security%-groups/no%-such%-id: 404 %(02003%) Security group not found\n$")
+        "^genesiscloud: GET /security%-groups/no%-such%-id: 404 %(02003%) Security group not found;"
+        .. " no security group is named \"no%-such%-id\" either\n$")
     end)
 
     it("a wrong token: 401", function()
@@ -308,19 +365,35 @@ describe("genesiscloud (command line)", function()
   end)
 
   describe("an unexpected error", function()
-    -- A group whose iteration fails inside the tool: not a usage error the
-    -- tool knows of, so it is an internal one.
-    local LUA = "return { security_groups = { setmetatable({}, { __pairs = function() error('boom') end }) } }\n"
+    -- A module of the tool's that fails to load is a bug of the tool, not
+    -- a usage error: LUA_PATH puts a broken cjson.safe first (Lua modules
+    -- are searched before C ones), which the output module needs.
+    local function broken_env(extra)
+      local dir = os.tmpname()
+      tmp_files[#tmp_files + 1] = dir
+      os.remove(dir)
+      assert(os.execute("mkdir -p " .. q(dir .. "/cjson")))
+      write_file(dir .. "/cjson/safe.lua", "error('boom')\n")
+      tmp_files[#tmp_files + 1] = dir .. "/cjson/safe.lua"
+      tmp_files[#tmp_files + 1] = dir .. "/cjson"
+      local env = { LUA_PATH = dir .. "/?.lua;;" }
+      for k, v in pairs(extra or {}) do env[k] = v end
+      return env
+    end
 
     it("prints one line and exits 70, no stack trace", function()
-      local r = failed(cli{ "sg", "apply", tmpfile(".lua", LUA) }, 70, "^genesiscloud: internal error: .*boom")
+      local r = failed(cli({ "sg", "list" }, { env = broken_env() }), 70, "^genesiscloud: internal error: .*boom")
       assert.is_nil(r.err:find("stack", 1, true))
     end)
 
     it("shows the traceback under GENESISCLOUD_DEBUG=1", function()
-      local r = cli({ "sg", "apply", tmpfile(".lua", LUA) }, { env = { GENESISCLOUD_DEBUG = "1" } })
+      local r = cli({ "sg", "list" }, { env = broken_env{ GENESISCLOUD_DEBUG = "1" } })
       assert.are.equal(70, r.code, show(r))
       assert.matches("^genesiscloud: internal error: .*boom\nstack traceback:\n", r.err)
+    end)
+
+    it("stays 70 under --detailed-exitcode", function()
+      failed(cli({ "sg", "apply", "-", "--detailed-exitcode" }, { env = broken_env() }), 70, "internal error")
     end)
   end)
 
@@ -455,10 +528,22 @@ describe("genesiscloud (command line)", function()
       assert.matches("^/security%-groups/", log[#log].path)
     end)
 
-    it("--wait gives up after --wait-timeout with exit 1", function()
+    it("--wait that runs out prints the created group (its id) and exits 3", function()
       assert(emu:configure{ create_delay = 30 })
-      failed(cli{ "sg", "create", "--name", "slow", "--rule", "ingress tcp 22", "--wait", "--wait-timeout", "0.2" },
-        1, "timeout: .*creating")
+      local r = cli{ "sg", "create", "--name", "slow", "--rule", "ingress tcp 22", "--wait", "--wait-timeout", "0.2" }
+      assert.are.equal(3, r.code, show(r))
+      local data = json(r)
+      assert.are.equal("slow", data.name)
+      assert.are.equal("creating", data.status)
+      local g = assert(client:get_security_group(data.id))
+      assert.are.equal("slow", g.name)
+      assert.are.equal(("genesiscloud: timeout: security group %s did not reach status created within 0.2 s"
+        .. " (--wait-timeout; last status \"creating\")\n"):format(data.id), r.err)
+      -- as a table too, the id is on stdout
+      r = cli{ "sg", "create", "--name", "slow2", "--rule", "ingress tcp 22", "--wait", "--wait-timeout", "0.1",
+        "-o", "table" }
+      assert.are.equal(3, r.code, show(r))
+      assert.matches("^id%s+%S+\nname%s+slow2\n", r.out)
     end)
   end)
 
@@ -545,8 +630,8 @@ describe("genesiscloud (command line)", function()
       local groups = make_groups(2)
       local r = cli{ "sg", "delete", groups[1].id, "missing-id", groups[2].id, "-o", "table" }
       assert.are.equal(1, r.code, show(r))
-      assert.are.equal("genesiscloud: DELETE /security-groups/missing-id: 404 (02003) Security group not found\n",
-        r.err)
+      assert.are.equal("genesiscloud: DELETE /security-groups/missing-id: 404 (02003) Security group not found;"
+        .. " no security group is named \"missing-id\" either\n", r.err)
       assert.are.equal(("deleted %s\ndeleted %s\n"):format(groups[1].id, groups[2].id), r.out)
       assert.are.same({}, assert(client:all_security_groups()))
     end)
@@ -751,7 +836,7 @@ return {
     run{ "sg", "delete", created.id, "missing" }
     run({ "--retries", "0", "sg", "list" }, { GENESISCLOUD_ENDPOINT = "http://127.0.0.1:1/compute/v1" })
     run({ "sg", "list" }, { GENESISCLOUD_ENDPOINT = "http://example.com/compute/v1" })
-    run({ "--token-file", tmpfile(".token", token .. "\n"), "--debug", "sg", "list" })
+    run({ "--token-file", token_file(token .. "\n"), "--debug", "sg", "list" })
     run({ "--token", token, "sg", "list" })
     assert.is_truthy(outputs[3].err:find("GET /security-groups", 1, true), "--debug printed nothing")
     for _, r in ipairs(outputs) do

@@ -1,6 +1,10 @@
---- `sg apply FILE`: the plan for every group in the file (through the
--- library's ensure with dry_run), printed; then, unless --dry-run, each
--- group ensured for real. A second run over the same file writes nothing.
+--- `sg apply FILE`: the plan for every group in the file, made from one
+-- walk of the group list (the same comparison as the library's ensure:
+-- found by name, description as text, rules as sets), printed; then,
+-- unless --dry-run, the groups that differ written (and, with --wait,
+-- waited for). A second run over the same file writes nothing and says
+-- "No changes.". With --detailed-exitcode the exit code tells whether
+-- anything changed: 0 no, 2 yes (see docs/cli.md).
 -- @module genesiscloud.cli.apply
 local apply_file = require "genesiscloud.cli.apply_file"
 local config = require "genesiscloud.cli.config"
@@ -48,42 +52,125 @@ function apply.plan_text(entries)
   return table.concat(lines, "\n") .. "\n"
 end
 
+--- The plan of every spec against `groups` (the whole list, read once):
+-- -> list of { action, current, spec, details } in file order. Several
+-- groups with one name is an error (exit 1), as in ensure: never a guess.
+function apply.plan(res, specs, groups)
+  local by_name = {}
+  for _, g in ipairs(groups) do
+    if g.status ~= (res.deleting_status or "deleting") and type(g.name) == "string" then
+      local list = by_name[g.name] or {}
+      list[#list + 1] = g
+      by_name[g.name] = list
+    end
+  end
+  local plans = {}
+  for i, spec in ipairs(specs) do
+    local found = by_name[spec.name] or {}
+    if #found > 1 then
+      local ids = {}
+      for j, g in ipairs(found) do ids[j] = tostring(g.id) end
+      fail.raise(("sg apply: %d security groups are named %s (ids %s): rename or delete all but one,"
+        .. " apply will not guess"):format(#found, output.quote(spec.name), table.concat(ids, ", ")))
+    end
+    local current = found[1]
+    local changed, details = res.compare(current, spec)
+    local action = (not current and "created") or (changed and "updated") or "unchanged"
+    plans[i] = { action = action, current = current, spec = spec, details = details or {} }
+  end
+  return plans
+end
+
+-- Writes one planned change. -> group | nil, err
+local function write(client, res, p)
+  if p.action == "created" then
+    return client:create_security_group(p.spec)
+  end
+  return client:update_security_group(p.current.id, res.update_body(p.current, p.spec))
+end
+
 function apply.run(ctx)
   local args = ctx.args
   local genesiscloud = config.library()
   local rules = genesiscloud.rules
+  local res = genesiscloud.resources.security_groups
   local specs = apply_file.load(args.file, genesiscloud)
-  local client = config.client(args)
-
-  local entries = {}
-  for i, spec in ipairs(specs) do
-    local plan, action = client:ensure_security_group(spec, { dry_run = true })
-    if not plan then error(action, 0) end
-    entries[i] = plan_entry(rules, plan, action)
-  end
+  local client = config.client(args, ctx.err)
   local json = ctx.format == "json"
-  if not json then ctx.out:write(apply.plan_text(entries)) end
 
-  local applied = {}
-  if not args.dry_run then
-    local wait = sg.wait_opts(args)
-    for i, spec in ipairs(specs) do
-      local group, action = client:ensure_security_group(spec, { wait = wait })
-      if not group then
-        ctx.err:write(("genesiscloud: sg apply: stopped at %q: %s\n"):format(spec.name,
-          tostring(action):gsub("^genesiscloud: ", "")))
-        return fail.code_of(action)
-      end
-      applied[i] = { action = action, name = group.name, id = group.id, status = group.status }
-      if not json then ctx.out:write(("%s %s (%s)\n"):format(action, group.name, tostring(group.id))) end
+  -- One walk of the list, at the largest page the API allows.
+  local groups = fail.check(client:all_security_groups{ per_page = 100 })
+  local plans = apply.plan(res, specs, groups)
+  local entries, changes = {}, 0
+  for i, p in ipairs(plans) do
+    local plan = { name = p.spec.name, id = p.current and p.current.id or nil,
+                   changes = p.details.changes, rules = p.details.rules }
+    entries[i] = plan_entry(rules, plan, p.action)
+    if p.action ~= "unchanged" then changes = changes + 1 end
+  end
+  if not json then ctx.out:write(apply.plan_text(entries)) end
+  local changed_code = args.detailed_exitcode and changes > 0 and fail.CHANGED or fail.OK
+
+  local applied, code = {}, fail.OK
+  local function finish()
+    if json then
+      ctx.out:write(output.json{ dry_run = args.dry_run and true or false, changed = changes > 0,
+        plan = entries, applied = applied }, "\n")
     end
-  elseif not json then
-    ctx.out:write("dry run: nothing written\n")
   end
-  if json then
-    ctx.out:write(output.json{ dry_run = args.dry_run and true or false, plan = entries, applied = applied }, "\n")
+  if changes == 0 then
+    if not json then ctx.out:write("No changes.\n") end
+    finish()
+    return fail.OK
   end
-  return fail.OK
+  if args.dry_run then
+    if not json then ctx.out:write("dry run: nothing written\n") end
+    finish()
+    return changed_code
+  end
+
+  -- Every write first (in file order), then every wait.
+  local waiting = {}
+  for _, p in ipairs(plans) do
+    if p.action ~= "unchanged" then
+      local group, err = write(client, res, p)
+      if not group then
+        finish()
+        ctx.err:write(fail.redact(("genesiscloud: sg apply: stopped at %s: %s"):format(output.quote(p.spec.name),
+          tostring(err):gsub("^genesiscloud: ", ""))), "\n")
+        return args.detailed_exitcode and fail.API or fail.code_of(err)
+      end
+      local entry = { action = p.action, name = group.name, id = group.id, status = group.status }
+      applied[#applied + 1] = entry
+      waiting[#waiting + 1] = entry
+      if not json and not args.wait then
+        ctx.out:write(("%s %s (%s)\n"):format(p.action, tostring(group.name), tostring(group.id)))
+      end
+    end
+  end
+  if args.wait then
+    for _, entry in ipairs(waiting) do
+      local group, err = sg.wait(ctx, client, entry.id)
+      if group then
+        entry.status = group.status
+      elseif sg.wait_ran_out(err) then
+        ctx.err:write(fail.redact(tostring(err)), "\n")
+        code = fail.WAIT
+      else
+        finish()
+        ctx.err:write(fail.redact(("genesiscloud: sg apply: waiting for %s: %s"):format(output.quote(entry.name),
+          tostring(err):gsub("^genesiscloud: ", ""))), "\n")
+        return args.detailed_exitcode and fail.API or fail.code_of(err)
+      end
+      if not json then
+        ctx.out:write(("%s %s (%s)%s\n"):format(entry.action, tostring(entry.name), tostring(entry.id),
+          group and "" or " (still " .. tostring(err.last_status) .. " when --wait-timeout ran out)"))
+      end
+    end
+  end
+  finish()
+  if code ~= fail.OK then return code end
+  return changed_code
 end
 
 return apply

@@ -12,42 +12,72 @@ local apply_file = {}
 --- Fields a group may have; anything else is a typo to report.
 apply_file.FIELDS = { name = true, description = true, rules = true }
 
-local function read_all(path)
-  if path == "-" then return io.stdin:read("a") end
-  local f, err = io.open(path, "r")
-  if not f then fail.usage("sg apply: cannot read " .. tostring(err)) end
-  local text = f:read("a")
-  f:close()
+local function read_all(path, label)
+  local f, err = io.stdin, nil
+  if path ~= "-" then
+    f, err = io.open(path, "r")
+    if not f then fail.usage("sg apply: cannot read " .. tostring(err)) end
+  end
+  local text, read_err = f:read("a")
+  if f ~= io.stdin then f:close() end
+  if not text then fail.usage(("sg apply: cannot read %s: %s"):format(label, tostring(read_err))) end
   return text
 end
 
 local function decode_json(path, label)
   -- The library's decoder: null -> absent, whole numbers -> integers.
-  local data, err = json.decode(read_all(path))
+  local data, err = json.decode(read_all(path, label))
   if err then fail.usage(("%s: not valid JSON: %s"):format(label, tostring(err))) end
   return data
 end
 
+-- Any value raised, as one line (a table whose __tostring raises too).
+local function describe(value)
+  if type(value) == "string" or type(value) == "number" then return tostring(value) end
+  local ok, text = pcall(tostring, value)
+  if ok and type(text) == "string" then return text end
+  return "an error value of type " .. type(value)
+end
+
+local MAX_DEPTH = 20
+
+-- A plain copy of what a Lua file returned: raw fields only (no __index,
+-- no __pairs: what is checked is what is sent), no cycles, not too deep.
+local function plain(value, depth, seen)
+  if type(value) ~= "table" then return value end
+  if seen[value] then error("a table refers to itself", 0) end
+  if depth > MAX_DEPTH then error("tables nested more than " .. MAX_DEPTH .. " deep", 0) end
+  seen[value] = true
+  local copy = {}
+  for k, v in next, value do copy[k] = plain(v, depth + 1, seen) end
+  seen[value] = nil
+  return copy
+end
+
 -- A Lua file runs with `rules` (genesiscloud.rules) in reach, over the
--- normal globals, and must return the table.
+-- normal globals, and must return the table. Whatever goes wrong in it
+-- (a syntax error, an error raised, a table that raises when read) is
+-- the user's: a usage error naming the file.
 local function load_lua(path, label, rules)
   -- Lua's messages already start with "path:line:"; others get the label.
   local function bad(err)
-    local line = tostring(err):match("^[^\n]*")
+    local line = describe(err):match("^[^\n]*")
     if line:sub(1, #path + 1) ~= path .. ":" then line = label .. ": " .. line end
     fail.usage(line)
   end
+  local f, why = io.open(path, "r")
+  if not f then fail.usage("sg apply: cannot read " .. tostring(why)) end
+  local _, read_err = f:read(0)
+  f:close()
+  if read_err then fail.usage(("sg apply: cannot read %s: %s"):format(label, tostring(read_err))) end
   local env = setmetatable({ rules = rules }, { __index = _G })
   local chunk, err = loadfile(path, "t", env)
-  if not chunk then
-    local f, why = io.open(path, "r")
-    if not f then fail.usage("sg apply: cannot read " .. tostring(why)) end
-    f:close()
-    bad(err)
-  end
+  if not chunk then bad(err) end
   local ok, result = pcall(chunk)
   if not ok then bad(result) end
-  return result
+  local copied, data = pcall(plain, result, 1, {})
+  if not copied then bad(data) end
+  return data
 end
 
 local function is_array(t)

@@ -1,11 +1,16 @@
 --- Errors of the command-line tool that are not the library's: a usage
 -- error (exit 2) or any other failure with its own exit code. They are
 -- raised, and main turns them into one line on stderr and the exit code.
+-- Every line the tool prints about an error goes through `fail.redact`.
 -- @module genesiscloud.cli.fail
 local fail = {}
 
---- Exit codes (see docs/cli.md).
-fail.OK, fail.API, fail.USAGE, fail.INTERNAL = 0, 1, 2, 70
+--- Exit codes (see docs/cli.md). WAIT: every write was accepted, but a
+-- --wait ran out before the group got there (the ids are printed).
+-- CHANGED: with --detailed-exitcode, `sg apply` made (or, with --dry-run,
+-- planned) changes.
+fail.OK, fail.API, fail.USAGE, fail.WAIT, fail.INTERNAL = 0, 1, 2, 3, 70
+fail.CHANGED = 2
 
 local CliError = { __name = "genesiscloud.cli.error" }
 CliError.__index = CliError
@@ -26,6 +31,12 @@ function fail.usage(message)
   fail.raise(message, fail.USAGE)
 end
 
+--- Ends the program with exit 0 after printing `text` on standard output
+-- (--help, --version): main writes it, so a failed write is still seen.
+function fail.finish(text)
+  error(setmetatable({ message = "", code = fail.OK, output = text }, CliError), 0)
+end
+
 --- The exit code for an error object of the library: what the user gave
 -- was wrong (validation, usage) -> 2, anything from talking to the API -> 1.
 function fail.code_of(err)
@@ -38,6 +49,30 @@ end
 function fail.check(value, err, ...)
   if value == nil then error(err, 0) end
   return value, err, ...
+end
+
+-- Secrets known to this run (the token once it is read); never printed.
+local secrets = {}
+
+--- Remembers a secret that `redact` must hide from every line.
+function fail.secret(value)
+  if type(value) == "string" and #value >= 4 then secrets[#secrets + 1] = value end
+end
+
+--- `text` without any known secret nor the user info of a URL
+-- (`http://user:pw@host` -> `http://***@host`).
+function fail.redact(text)
+  text = tostring(text)
+  for _, secret in ipairs(secrets) do
+    local from = 1
+    while true do
+      local i, j = text:find(secret, from, true)
+      if not i then break end
+      text = text:sub(1, i - 1) .. "***" .. text:sub(j + 1)
+      from = i + 3
+    end
+  end
+  return (text:gsub("(%a[%w+.-]*://)[^/?#%s]*@", "%1***@"))
 end
 
 return fail

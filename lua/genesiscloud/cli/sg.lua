@@ -10,10 +10,126 @@ local sg = {}
 
 local check = fail.check
 
---- Wait options for --wait: polls start at half a second and grow.
-function sg.wait_opts(args)
-  if not args.wait then return nil end
-  return { timeout = args.wait_timeout, interval = 0.5, max_interval = 10 }
+-- Polls for --wait start every half second and grow to 10 s.
+local FIRST_INTERVAL, BACKOFF, MAX_INTERVAL = 0.5, 1.5, 10
+
+--- True when standard error is a terminal (`test -t 2` in a child that
+-- shares it), so that progress can be shown there.
+function sg.stderr_is_tty()
+  local ok = os.execute("test -t 2")
+  return ok == true or ok == 0
+end
+
+-- The progress line of a wait on a terminal, rewritten in place:
+-- -> show(id, status, elapsed), done()  (both do nothing off a terminal)
+local function progress(ctx)
+  if ctx.progress == nil then
+    ctx.progress = ctx.err == io.stderr and sg.stderr_is_tty() or false
+  end
+  if not ctx.progress then return function() end, function() end end
+  local shown = false
+  return function(id, status, elapsed)
+    ctx.err:write(("\rwaiting for %s: %s, %ds\027[K"):format(id, tostring(status or "?"), math.floor(elapsed)))
+    ctx.err:flush()
+    shown = true
+  end, function()
+    if shown then ctx.err:write("\r\027[K") ctx.err:flush() end
+  end
+end
+
+--- True for the error of a wait whose own time ran out (not a request's).
+function sg.wait_ran_out(err)
+  return type(err) == "table" and err.kind == "timeout" and err.method == nil and err.id ~= nil
+end
+
+--- --wait for one group: until it reads created (or, with `deleted`,
+-- until it is gone), at most --wait-timeout seconds. Each poll is the
+-- library's wait looking once; between polls a terminal stderr shows the
+-- status and the seconds waited. -> the group (or true) | nil, err
+-- (sg.wait_ran_out(err) when the time ran out).
+function sg.wait(ctx, client, id, deleted)
+  local genesiscloud = config.library()
+  local clock = require "genesiscloud.clock"
+  local show, done = progress(ctx)
+  local look = deleted and client.wait_for_security_group_deleted or client.wait_for_security_group
+  local start = clock.now()
+  local deadline = start + ctx.args.wait_timeout
+  local interval = FIRST_INTERVAL
+  while true do
+    local result, err = look(client, id, { timeout = 0 })
+    if result or not sg.wait_ran_out(err) then
+      done()
+      return result, err
+    end
+    local now = clock.now()
+    if now >= deadline then
+      done()
+      return nil, genesiscloud.errors.new{ kind = "timeout", id = id, last_status = err.last_status,
+        timeout = ctx.args.wait_timeout,
+        message = ("security group %s %s within %g s (--wait-timeout; last status %q)"):format(id,
+          deleted and "was not deleted" or "did not reach status created", ctx.args.wait_timeout,
+          tostring(err.last_status)) }
+    end
+    show(id, err.last_status, now - start)
+    clock.sleep(math.min(interval, deadline - now))
+    interval = math.min(interval * BACKOFF, MAX_INTERVAL)
+  end
+end
+
+-- Which exit code wins when several ids end differently: a usage error,
+-- then an API error, then a wait that ran out.
+local RANK = { [fail.OK] = 0, [fail.WAIT] = 1, [fail.API] = 2, [fail.USAGE] = 3 }
+
+--- The stronger of two exit codes (see RANK).
+function sg.worse(a, b)
+  return (RANK[b] or 4) > (RANK[a] or 4) and b or a
+end
+
+--- The exit code of a failure: a wait that ran out is WAIT, the rest as
+-- fail.code_of says.
+function sg.code_of(err)
+  if sg.wait_ran_out(err) then return fail.WAIT end
+  if fail.is(err) then return err.code end
+  return fail.code_of(err)
+end
+
+-- Groups found by name need the whole list: read once per run.
+local function all_groups(client, cache)
+  if not cache.all then cache.all = check(client:all_security_groups{ per_page = 100 }) end
+  return cache.all
+end
+
+--- The group named `ref` when `not_found` (the 404 of `ref` taken as an id)
+-- says there is no group with that id. One match -> the group; none ->
+-- raises `not_found` with a note (exit 1); several -> a usage error
+-- listing their ids (exit 2). Groups being deleted count only for `get`.
+function sg.by_name(client, ref, not_found, cache, with_deleting)
+  local found, ids = {}, {}
+  for _, g in ipairs(all_groups(client, cache)) do
+    if g.name == ref and (with_deleting or g.status ~= "deleting") then
+      found[#found + 1] = g
+      ids[#ids + 1] = tostring(g.id)
+    end
+  end
+  if #found == 1 then return found[1] end
+  if #found == 0 then
+    not_found.message = tostring(not_found.message) .. "; no security group is named " .. output.quote(ref) .. " either"
+    error(not_found, 0)
+  end
+  fail.usage(("%d security groups are named %s (ids %s): give the id of one"):format(#found, output.quote(ref),
+    table.concat(ids, ", ")))
+end
+
+local function is_404(err)
+  return type(err) == "table" and err.kind == "api" and err.status == 404
+end
+
+--- `ref` (an id, or else a name) -> the group; raises when there is none.
+function sg.resolve(client, ref, cache, with_deleting)
+  local group, err = client:get_security_group(ref)
+  if group then return group end
+  if not is_404(err) then error(err, 0) end
+  return sg.by_name(client, ref, err, cache, with_deleting)
 end
 
 --- The rules of repeated --rule flags, parsed. Raises a usage error naming
@@ -38,7 +154,7 @@ end
 
 function sg.list(ctx)
   local args = ctx.args
-  local client, genesiscloud = config.client(args)
+  local client, genesiscloud = config.client(args, ctx.err)
   local groups, page
   if args.all then
     groups = check(client:all_security_groups{ per_page = args.per_page })
@@ -79,9 +195,28 @@ function sg.list(ctx)
 end
 
 function sg.get(ctx)
-  local client, genesiscloud = config.client(ctx.args)
-  show_group(ctx, genesiscloud.rules, check(client:get_security_group(ctx.args.id)))
+  local client, genesiscloud = config.client(ctx.args, ctx.err)
+  show_group(ctx, genesiscloud.rules, sg.resolve(client, ctx.args.id, {}, true))
   return fail.OK
+end
+
+-- After a write: with --wait, wait; the group is printed either way. A
+-- wait that runs out prints the group as written (its id), the reason on
+-- stderr, and exits WAIT.
+local function written(ctx, client, rules, group)
+  if not ctx.args.wait then
+    show_group(ctx, rules, group)
+    return fail.OK
+  end
+  local ready, err = sg.wait(ctx, client, group.id)
+  if ready then
+    show_group(ctx, rules, ready)
+    return fail.OK
+  end
+  if not sg.wait_ran_out(err) then error(err, 0) end
+  show_group(ctx, rules, group)
+  ctx.err:write(fail.redact(tostring(err)), "\n")
+  return fail.WAIT
 end
 
 function sg.create(ctx)
@@ -91,10 +226,9 @@ function sg.create(ctx)
   if #list == 0 then fail.usage("sg create: give at least one --rule, e.g. --rule \"ingress tcp 22\"") end
   local spec = { name = args.name, description = args.description, rules = list }
   check(genesiscloud.validate_security_group(spec))
-  local client = config.client(args)
-  local group = check(client:create_security_group(spec, { wait = sg.wait_opts(args) }))
-  show_group(ctx, genesiscloud.rules, group)
-  return fail.OK
+  local client = config.client(args, ctx.err)
+  local group = check(client:create_security_group(spec))
+  return written(ctx, client, genesiscloud.rules, group)
 end
 
 -- The rules of a fetched group as the API takes them back: only the four
@@ -114,46 +248,65 @@ function sg.update(ctx)
   if args.name == nil and args.description == nil and #list == 0 then
     fail.usage("sg update: nothing to change: give --name, --description or --rule")
   end
-  local client = config.client(args)
-  local current = check(client:get_security_group(args.id))
+  local client = config.client(args, ctx.err)
+  local current = sg.resolve(client, args.id, {})
   local spec = {
     name = args.name or current.name,
     description = args.description or current.description,
     rules = #list > 0 and list or plain_rules(current.rules),
   }
   check(genesiscloud.validate_security_group(spec))
-  local group = check(client:update_security_group(args.id, spec, { wait = sg.wait_opts(args) }))
-  show_group(ctx, genesiscloud.rules, group)
-  return fail.OK
+  local group = check(client:update_security_group(current.id, spec))
+  return written(ctx, client, genesiscloud.rules, group)
 end
 
 -- Sends every delete first, then waits for each (with --wait). A failure
--- on one id is reported on stderr and the others go on; the exit code
--- is then that failure's.
+-- on one id or name is reported on stderr and the others go on; the exit
+-- code is then that failure's (the worst one, see sg.worse). A name is
+-- looked up (one list walk for all of them) when no group has it as id.
 function sg.delete(ctx)
   local args = ctx.args
-  local client = config.client(args)
-  local deleted, failed, code = {}, {}, fail.OK
-  local function failure(id, err)
-    ctx.err:write(tostring(err), "\n")
-    failed[#failed + 1] = { id = id, error = tostring(err) }
-    code = math.max(code, fail.code_of(err))
+  local client = config.client(args, ctx.err)
+  local deleted, failed, pending, code = {}, {}, {}, fail.OK
+  local function failure(ref, err)
+    local line = fail.redact(tostring(err))
+    ctx.err:write(line, "\n")
+    failed[#failed + 1] = { id = ref, error = line }
+    code = sg.worse(code, sg.code_of(err))
   end
-  local sent = {}
-  for _, id in ipairs(args.ids) do
-    local ok, err = client:delete_security_group(id)
-    if ok then sent[#sent + 1] = id else failure(id, err) end
+  local sent, cache = {}, {}
+  for _, ref in ipairs(args.ids) do
+    local ok, err = client:delete_security_group(ref)
+    local id = ref
+    if not ok and is_404(err) then
+      local found, lookup_err = pcall(sg.by_name, client, ref, err, cache)
+      if found then
+        id = lookup_err.id
+        ok, err = client:delete_security_group(id)
+      else
+        err = lookup_err
+      end
+    end
+    if ok then sent[#sent + 1] = id else failure(ref, err) end
   end
-  local wait = sg.wait_opts(args)
   for _, id in ipairs(sent) do
     local ok, err = true, nil
-    if wait then ok, err = client:wait_for_security_group_deleted(id, wait) end
-    if ok then deleted[#deleted + 1] = id else failure(id, err) end
+    if args.wait then ok, err = sg.wait(ctx, client, id, true) end
+    if ok then
+      deleted[#deleted + 1] = id
+    elseif sg.wait_ran_out(err) then
+      pending[#pending + 1] = id
+      ctx.err:write(fail.redact(tostring(err)), "\n")
+      code = sg.worse(code, fail.WAIT)
+    else
+      failure(id, err)
+    end
   end
   if ctx.format == "json" then
-    ctx.out:write(output.json{ deleted = deleted, failed = failed }, "\n")
+    ctx.out:write(output.json{ deleted = deleted, failed = failed, pending = pending }, "\n")
   else
     for _, id in ipairs(deleted) do ctx.out:write("deleted ", id, "\n") end
+    for _, id in ipairs(pending) do ctx.out:write("deleting ", id, " (still there when --wait-timeout ran out)\n") end
   end
   return code
 end
