@@ -13,8 +13,9 @@ local apply_file = {}
 apply_file.FIELDS = { name = true, description = true, rules = true }
 
 local function read_all(path, label)
-  local f, err = io.stdin, nil
+  local f = io.stdin
   if path ~= "-" then
+    local err
     f, err = io.open(path, "r")
     if not f then fail.usage("sg apply: cannot read " .. tostring(err)) end
   end

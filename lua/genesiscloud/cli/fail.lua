@@ -59,10 +59,8 @@ function fail.secret(value)
   if type(value) == "string" and #value >= 4 then secrets[#secrets + 1] = value end
 end
 
---- `text` without any known secret nor the user info of a URL
--- (`http://user:pw@host` -> `http://***@host`).
-function fail.redact(text)
-  text = tostring(text)
+--- `text` without any known secret (the token) in it.
+function fail.hide_secrets(text)
   for _, secret in ipairs(secrets) do
     local from = 1
     while true do
@@ -72,6 +70,13 @@ function fail.redact(text)
       from = i + 3
     end
   end
+  return text
+end
+
+--- `text` without any known secret nor the user info of a URL
+-- (`http://user:pw@host` -> `http://***@host`): for every error line.
+function fail.redact(text)
+  text = fail.hide_secrets(tostring(text))
   return (text:gsub("(%a[%w+.-]*://)[^/?#%s]*@", "%1***@"))
 end
 

@@ -37,12 +37,15 @@ function main.classify(err, traceback)
 end
 
 --- A writer over `file` that remembers the first failed write, so that
--- output lost to a full disk or a closed pipe is noticed at the end.
+-- output lost to a full disk or a closed pipe is noticed at the end. The
+-- token never goes out, even inside data (a name that holds it).
 function main.checked_output(file)
   local out = { failure = nil }
   function out.write(self, ...)
     if not self.failure then
-      local ok, err = file:write(...)
+      local parts = { ... }
+      for i = 1, select("#", ...) do parts[i] = fail.hide_secrets(tostring(parts[i])) end
+      local ok, err = file:write(table.concat(parts))
       if not ok then self.failure = err or "write failed" end
     end
     return self
