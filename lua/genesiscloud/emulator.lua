@@ -38,7 +38,7 @@ local tointeger = math.tointeger or function(x) return x end
 
 local DEFAULT_TIMEOUT = 5
 local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed",
-  "tls_cert", "tls_key" }
+  "tls_cert", "tls_key", "request_timeout" }
 -- Fault settings, checked by the server's own rules (state.check_config),
 -- and how each becomes a command-line flag.
 local FAULT_FLAGS = {
@@ -248,6 +248,10 @@ local function check_opts(opts)
       return nil, k .. " must be a number >= 0"
     end
   end
+  local rt = opts.request_timeout
+  if rt ~= nil and (type(rt) ~= "number" or not (rt > 0 and rt <= 86400)) then
+    return nil, "request_timeout must be a number of seconds, more than 0 and at most 86400"
+  end
   if opts.token ~= nil and (type(opts.token) ~= "string" or opts.token == "") then
     return nil, "token must be a non-empty string"
   end
@@ -278,7 +282,8 @@ end
 -- `script` (path of `bin/genesiscloud-emulator`), `timeout` (5, for control calls),
 -- `stderr` (a file the server's messages are appended to; default: ours),
 -- the fault settings (see `configure`), `tls_cert` and `tls_key` (PEM files:
--- serve HTTPS).
+-- serve HTTPS), `request_timeout` (10: seconds a client has to send a
+-- whole request).
 function emulator.start(opts)
   local err
   opts, err = check_opts(opts)
@@ -306,6 +311,7 @@ function emulator.start(opts)
   flag("--delete-delay", opts.delete_delay)
   flag("--put-405", opts.put_405 or nil)
   flag("--seed", opts.seed)
+  flag("--request-timeout", opts.request_timeout)
   for _, f in ipairs(FAULT_FLAGS) do
     local v = opts[f[1]]
     if type(v) == "table" then v = table.concat(v, ",") end

@@ -7,6 +7,7 @@
 
 local cqueues = require "cqueues"
 local signal = require "cqueues.signal"
+local ce = require "cqueues.errno"
 local http_server = require "http.server"
 local http_headers = require "http.headers"
 local state = require "genesiscloud.emulator.state"
@@ -15,8 +16,13 @@ local json = require "genesiscloud.emulator.json"
 
 local server = {}
 
-local IO_TIMEOUT = 10   -- seconds to read a request or write a response
-local MAX_BODY = 1048576 -- larger request bodies get 413
+-- Limits on what a client can make the server hold (docs/emulator.md,
+-- "Hostile clients").
+local REQUEST_TIMEOUT = 10 -- default seconds for a request, headers and body, to arrive whole
+local IO_TIMEOUT = 10      -- seconds for each write of a response
+local MAX_BODY = 1048576   -- larger request bodies get 413
+local LINGER_SECONDS = 2   -- after a refusal, unread request bytes are drained
+local LINGER_BYTES = 1048576 -- for at most this long and this much, then closed
 
 local Server = {}
 Server.__index = Server
@@ -62,12 +68,68 @@ local function plain_headers(headers)
   return out
 end
 
-local function read_body(stream)
+-- Why the body reading below is ours and bounded. lua-http's
+-- h1_stream:shutdown(), which lua-http runs after every onstream, "reads
+-- any remaining" request body by calling stream:step(0) until the stream
+-- is complete. When the client has closed its side before sending the
+-- whole body (Content-Length: 10, 2 bytes, close), each read returns nil
+-- with no error (EOF), step() calls that success, and the loop spins
+-- without ever yielding: 100% CPU, no other client answered, SIGTERM and
+-- the parent watchdog never run. A header lua-http refuses
+-- (Content-Length: abc) ends the same way, after its automatic 503. So:
+-- the declared length is checked before reading, the whole request must
+-- arrive by a deadline, EOF before the end is told from the end, and a
+-- stream that is not complete when onstream returns has its socket taken
+-- away and closed (Server:onstream), which makes that loop stop at once.
+
+-- The declared body length: a number, false for none, or nil, status,
+-- message for a request to refuse.
+local function declared_length(headers)
+  local te = headers:get_comma_separated("transfer-encoding")
+  local lengths = headers:get_as_sequence("content-length")
+  if te then
+    if lengths.n > 0 then
+      return nil, 400, "Transfer-Encoding and Content-Length must not both be given"
+    end
+    -- (lua-http has refused most others already; it would inflate gzip
+    -- and deflate, whose output a small body does not bound)
+    if te:lower():match("^%s*chunked%s*$") == nil then
+      return nil, 400, "Transfer-Encoding must be chunked (or absent)"
+    end
+    return false
+  end
+  if lengths.n == 0 then return 0 end
+  local n
+  for i = 1, lengths.n do
+    local digits = lengths[i]:match("^%s*(%d+)%s*$")
+    if not digits then return nil, 400, "invalid Content-Length" end
+    if #digits > 15 then return nil, 413, "request body too large" end
+    local m = tonumber(digits)
+    if n and m ~= n then return nil, 400, "conflicting Content-Length headers" end
+    n = m
+  end
+  if n > MAX_BODY then return nil, 413, "request body too large" end
+  return n
+end
+
+-- Reads the whole body by `deadline` (monotonic seconds). Returns the
+-- body, or nil and "too large" (past MAX_BODY), "timeout", "malformed"
+-- (broken chunked framing) or "closed" (the client went away).
+local function read_body(stream, deadline)
   local chunks, size = {}, 0
   while true do
-    local chunk, err = stream:get_next_chunk(IO_TIMEOUT)
+    local left = deadline - cqueues.monotime()
+    if left <= 0 then return nil, "timeout" end
+    local chunk, err, errno = stream:get_next_chunk(left)
     if chunk == nil then
-      if err then return nil, err end
+      if errno == ce.ETIMEDOUT then return nil, "timeout" end
+      if errno == ce.E2BIG then return nil, "too large" end -- a chunk size over 8 hex digits
+      if errno == ce.EILSEQ then return nil, "malformed" end
+      if err ~= nil then return nil, "closed" end
+      -- nil and no error: the end of the body, or EOF before it
+      if stream.state ~= "half closed (remote)" and stream.state ~= "closed" then
+        return nil, "closed"
+      end
       break
     end
     size = size + #chunk
@@ -91,16 +153,50 @@ local function respond(stream, status, body, headers)
   return ok, err
 end
 
--- Ends the connection at once, without a response or the rest of one:
--- lua-http gives up the socket (so it writes nothing more) and we close it.
+-- The connection's socket, taken from lua-http (which then writes and
+-- reads nothing more on it), or nil when it is gone already.
+local function take_socket(stream)
+  local socket = stream.connection:take_socket()
+  -- errors are returned from here on (the default handler raises some)
+  if socket then socket:onerror(function(_, _, why) return why end) end
+  return socket
+end
+
+-- Ends the connection at once, without a response or the rest of one.
 -- Whatever was written is flushed first. Unread request bytes make the
 -- kernel send a reset instead of a plain close; both are "no answer".
 local function abort(stream)
-  local socket = stream.connection:take_socket()
+  local socket = take_socket(stream)
   if socket then
     socket:flush("n", 1)
     socket:close()
   end
+end
+
+local REASONS = { [400] = "Bad Request", [408] = "Request Timeout", [413] = "Content Too Large" }
+
+-- Answers a request that cannot be read (or need not be) with `status`
+-- and an API error body, then closes the connection: what follows is not
+-- a request boundary. The rest of the request is drained for a bounded
+-- time first, so that the client reads the answer rather than a reset.
+local function refuse(stream, status, message)
+  local socket = take_socket(stream)
+  if not socket then return end
+  local _, body = reply.error("bad_request", message)
+  local text = json.encode(body)
+  socket:xwrite(("HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+    .. "connection: close\r\n\r\n%s"):format(status, REASONS[status], #text, text), "n", IO_TIMEOUT)
+  socket:flush("n", IO_TIMEOUT)
+  socket:shutdown("w")
+  local deadline, drained = cqueues.monotime() + LINGER_SECONDS, 0
+  while drained < LINGER_BYTES do
+    local left = deadline - cqueues.monotime()
+    if left <= 0 then break end
+    local data = socket:xread(-65536, "b", left)
+    if not data then break end
+    drained = drained + #data
+  end
+  socket:close()
 end
 
 local OVERSIZE_CHUNK = 65536
@@ -164,14 +260,52 @@ local function error_response(kind, message)
   return status, json.encode(body), { ["content-type"] = "application/json" }
 end
 
+-- One request and its answer. Whatever happens in it, a stream that is
+-- not complete when it returns loses its socket (see read_body's comment).
 function Server:onstream(stream)
-  local headers = stream:get_headers(IO_TIMEOUT)
-  if not headers then return end
+  local ok, err = pcall(self.exchange, self, stream)
+  if stream.state ~= "closed" then abort(stream) end
+  if not ok then error(err, 0) end
+end
+
+-- Logs an API request refused before it was handled (413, a bad
+-- Content-Length, a body that did not arrive in time).
+function Server:log_refused(method, target, headers, status)
+  if method and state.is_api(target) then
+    self.state:log_refused(method, target, plain_headers(headers), status)
+  end
+end
+
+function Server:exchange(stream)
+  local deadline = cqueues.monotime() + self.request_timeout
+  -- lua-http raises on some headers (a Transfer-Encoding it cannot decode)
+  local got, headers, herr, herrno = pcall(stream.get_headers, stream, self.request_timeout)
+  if not got or not headers then
+    -- not a request (bad request line or header): 400; a client gone quiet
+    -- or away gets no answer. There is no method and path to log.
+    if not got or (herr ~= nil and herrno ~= ce.ETIMEDOUT and herrno ~= ce.EPIPE and herrno ~= ce.ECONNRESET) then
+      local why = "malformed request line or header"
+      if herrno == ce.E2BIG then
+        why = "too many header lines"
+      elseif herr == "invalid content-length" then
+        why = "invalid Content-Length"
+      elseif not got or herrno == nil then
+        why = "unsupported request framing"
+      end
+      refuse(stream, 400, why)
+    end
+    return
+  end
   local method, target = headers:get(":method"), headers:get(":path") or "/"
+  local length, refusal, message = declared_length(headers)
+  if length == nil then
+    self:log_refused(method, target, headers, refusal)
+    return refuse(stream, refusal, message)
+  end
   local control = target:sub(1, #state.CONTROL_PREFIX + 1) == state.CONTROL_PREFIX .. "/"
   if not control and self.tls and not stream.connection:checktls() then
     -- like nginx's "plain HTTP request was sent to HTTPS port"; not logged, not faulted
-    if read_body(stream) then
+    if read_body(stream, deadline) then
       respond(stream, error_response("bad_request", "This port speaks HTTPS; plain HTTP is for /_emulator/ only"))
     end
     return
@@ -183,10 +317,20 @@ function Server:onstream(stream)
     self:add_latency()
     return abort(stream)
   end
-  local body, err = read_body(stream)
+  local body, err = read_body(stream, deadline)
   if not body then
     if err == "too large" then
-      respond(stream, 413, select(2, error_response("bad_request", "request body too large")))
+      self:log_refused(method, target, headers, 413)
+      refuse(stream, 413, "request body too large")
+    elseif err == "malformed" then
+      self:log_refused(method, target, headers, 400)
+      refuse(stream, 400, "malformed chunked body")
+    elseif err == "timeout" then
+      self:log_refused(method, target, headers, 408)
+      refuse(stream, 408, "the request did not arrive within " .. self.request_timeout .. " s")
+    else
+      -- "closed": nobody to answer; the request never reached the API
+      self:log_refused(method, target, headers, nil)
     end
     return
   end
@@ -281,7 +425,8 @@ for key in pairs(state.CONFIG) do STATE_OPTIONS[#STATE_OPTIONS + 1] = key end
 
 -- opts: host, port, token, create_delay, update_delay, delete_delay,
 -- put_405, seed, the fault settings (faults.lua), tls_cert and tls_key,
--- signals (default true), exit_with_parent (default false).
+-- request_timeout (default 10 s), signals (default true),
+-- exit_with_parent (default false).
 -- Returns the server, bound and listening, or nil and a message.
 function server.new(opts)
   opts = opts or {}
@@ -296,7 +441,13 @@ function server.new(opts)
     if not ctx then return nil, err end
   end
 
-  local self = setmetatable({ state = st, cq = cqueues.new(), stopping = false }, Server)
+  local request_timeout = opts.request_timeout or REQUEST_TIMEOUT
+  if type(request_timeout) ~= "number" or not (request_timeout > 0 and request_timeout <= 86400) then
+    return nil, "request_timeout must be a number of seconds, more than 0 and at most 86400"
+  end
+
+  local self = setmetatable({ state = st, cq = cqueues.new(), stopping = false,
+    request_timeout = request_timeout }, Server)
   local host = opts.host or "127.0.0.1"
   local srv, lerr = http_server.listen{
     host = host,
@@ -305,7 +456,12 @@ function server.new(opts)
     -- their first bytes; plain ones only reach the control routes
     tls = (ctx == nil) and false or nil,
     ctx = ctx,
-    version = ctx and 1.1 or nil,
+    -- HTTP/1.1 only: no HTTP/2 over plain connections either
+    version = 1.1,
+    -- a client that connects and sends nothing, or keeps an idle
+    -- connection, is dropped after this long
+    connection_setup_timeout = request_timeout,
+    intra_stream_timeout = request_timeout,
     cq = self.cq,
     reuseaddr = true,
     onstream = function(_, stream) return self:onstream(stream) end,

@@ -254,6 +254,23 @@ local function spoil(kind, status, text, headers)
   return status, text, headers
 end
 
+-- Logs an API request the server refused before reading it whole (a
+-- body over the limit, a bad Content-Length, a body that did not arrive in
+-- time): it never reached the API.
+function State:log_refused(method, target, headers, status)
+  local path, query_string = router.split_target(target)
+  local relative = path:sub(#state.PREFIX + 1)
+  self.log:add{
+    method = method,
+    path = router.decode(relative ~= "" and relative or "/"),
+    raw_path = target,
+    query = router.parse_query(query_string),
+    auth = (check_auth(headers or {}, self.token)),
+    applied = false,
+    status = status,
+  }
+end
+
 -- method: "GET", ...; target: the request path as received, possibly with a
 -- "?query"; query: table of decoded query values (parsed from target when
 -- nil); body: raw string or nil; headers: table keyed by lower-case name;
