@@ -12,6 +12,7 @@ local store = require "genesiscloud.emulator.store"
 local reply = require "genesiscloud.emulator.reply"
 local faults = require "genesiscloud.emulator.faults"
 local request_log = require "genesiscloud.emulator.request_log"
+local validate = require "genesiscloud.emulator.validate"
 
 local state = {}
 
@@ -173,11 +174,23 @@ local function config_body(self)
   return 200, { config = out }
 end
 
+-- A copy of v whose strings (keys too) are well-formed UTF-8, bad bytes
+-- replaced by U+FFFD: the log keeps what clients sent, JSON cannot.
+local function repaired(v)
+  if type(v) == "string" then return validate.utf8_repair(v) end
+  if type(v) ~= "table" or v == json.null then return v end
+  local out = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do out[repaired(k)] = repaired(x) end
+  return out
+end
+
 -- Routes under /_emulator: no auth, never logged.
 state.control_routes = {
   { pattern = "/requests", methods = {
     GET = function(st)
-      return 200, { requests = json.array(st:requests()) }
+      local entries = st:requests()
+      for i, entry in ipairs(entries) do entries[i] = repaired(entry) end
+      return 200, { requests = json.array(entries) }
     end,
     DELETE = function(st) st:clear_requests() return 204 end,
   } },
@@ -330,6 +343,9 @@ function State:handle(method, target, query, body, headers, fault)
 
   local cprefix = state.CONTROL_PREFIX
   if path:sub(1, #cprefix + 1) == cprefix .. "/" then
+    if body and not validate.utf8(body) then
+      return finish(reply.error("bad_request", "request body is not valid UTF-8"))
+    end
     local status, out_body, out_headers, action = dispatch(self, self.control, method, path:sub(#cprefix + 1), req)
     local s, b, h = finish(status, out_body, out_headers)
     return s, b, h, action
