@@ -1,4 +1,5 @@
--- `make chaos`: the chaos run on its own, its figures as the last line.
+-- `make chaos`: the chaos run on its own: the groups failed writes left
+-- uncertain, one a line, then its figures as the last line.
 -- Exits 1 when a rule is broken (the message says which).
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
   .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
@@ -12,4 +13,7 @@ if not ok then
   io.stderr:write("chaos: FAILED: ", tostring(figures), "\n")
   os.exit(1)
 end
+-- the groups to reconcile, then the one-line summary (last, as before)
+local report = chaos.report(figures)
+if report ~= "" then print(report) end
 print(chaos.summary(figures))

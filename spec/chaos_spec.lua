@@ -10,6 +10,70 @@ describe("chaos #chaos", function()
     assert.are.equal(figures.operations, figures.successes + figures.failures)
     assert.is_true(figures.faults >= 0.2 * figures.requests, chaos.summary(figures))
     assert.is_true(figures.retries > 0)
+    assert.are.equal(figures.uncertain, #figures.uncertain_groups)
+    local report = chaos.report(figures)
+    print(report)
     print(chaos.summary(figures))
+  end)
+end)
+
+-- Fast: every answer faulted, so every create fails (and nothing else can
+-- find a group to work on).
+describe("chaos report", function()
+  local emulator = require "genesiscloud.emulator"
+
+  it("lists each group a failed write left uncertain, with what the end state shows", function()
+    local emu = assert(emulator.start{ token = "chaos-token", create_delay = 0, seed = 5,
+      faults = { "status", "close_after_body" } })
+    local ok, figures = pcall(chaos.run_against, emu, 8, 1, 5)
+    local log = emu:requests()
+    emu:stop()
+    assert(ok, figures)
+
+    -- the creates tried, and which took effect, by the emulator's own log
+    local tried, created, n_tried = {}, {}, 0
+    for _, req in ipairs(log) do
+      local name = req.method == "POST" and req.body and req.body:match('"name":"(chaos%-%d+)"')
+      if name then
+        if not tried[name] then n_tried = n_tried + 1 end
+        tried[name] = true
+        if req.applied and req.status == 201 then created[name] = true end
+      end
+    end
+    assert.is_true(n_tried > 0)
+    assert.are.equal(n_tried, figures.uncertain)
+    assert.are.equal(n_tried, #figures.uncertain_groups)
+    assert.matches(n_tried .. " left uncertain by failed writes$", chaos.summary(figures))
+
+    local report = chaos.report(figures)
+    local lines = {}
+    for line in report:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal(n_tried + 1, #lines) -- a heading, then one line per group
+    assert.matches("^chaos: groups left uncertain by failed writes", lines[1])
+    local last = 0
+    for i, u in ipairs(figures.uncertain_groups) do
+      assert.is_true(u.n > last) -- in operation order
+      last = u.n
+      assert.are.equal("create", u.op)
+      assert.are.equal("chaos-" .. u.n, u.name)
+      assert.is_true(tried[u.name])
+      assert.is_true(require("genesiscloud").is_error(u.error))
+      local line = lines[i + 1]
+      assert.matches("^  #" .. u.n .. " create ", line)
+      assert.truthy(line:find("(chaos-" .. u.n .. ")", 1, true))
+      assert.truthy(line:find(tostring(u.error), 1, true))
+      if created[u.name] then
+        assert.is_string(u.id)
+        assert.truthy(line:find(u.id, 1, true))
+        assert.matches("exists: the create took effect$", line)
+      else
+        assert.is_nil(u.id)
+        assert.matches("does not exist: the create did not take effect$", line)
+      end
+    end
+  end)
+
+  it("is empty when no write failed", function()
+    assert.are.equal("", chaos.report{ uncertain_groups = {} })
   end)
 end)

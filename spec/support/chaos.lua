@@ -55,8 +55,12 @@ function chaos.run_against(emu, operations, fault_rate, seed)
 
   local model = {}          -- id -> { name, description } the API confirmed
   local live = {}           -- ids believed to exist, for picking targets
-  local uncertain_ids = {}  -- ids whose last write failed: may or may not have happened
-  local uncertain_names = {} -- names of creates that failed: may or may not exist
+  -- Writes whose outcome a failure left open, for the report at the end:
+  -- id -> the last failed update or delete of that group (a later
+  -- successful write settles it); name -> a failed create.
+  -- Each is { op, n (operation number), id, name, wanted, error }.
+  local uncertain_ids = {}
+  local uncertain_names = {}
   local figures = { operations = 0, successes = 0, failures = 0, by_kind = {} }
 
   local function failed(err, what)
@@ -91,7 +95,7 @@ function chaos.run_against(emu, operations, fault_rate, seed)
           model[sg.id] = { name = name, description = "d0" }
           live[#live + 1] = sg.id
         else
-          uncertain_names[name] = true
+          uncertain_names[name] = { op = "create", n = n, name = name, error = cerr }
         end
         return sg, cerr
       elseif op == "get" then
@@ -106,7 +110,8 @@ function chaos.run_against(emu, operations, fault_rate, seed)
           if model[id] then model[id].description = description end
           uncertain_ids[id] = nil
         else
-          uncertain_ids[id] = true
+          uncertain_ids[id] = { op = "update", n = n, id = id, name = model[id] and model[id].name,
+            wanted = description, error = uerr }
         end
         return sg, uerr
       else
@@ -116,7 +121,7 @@ function chaos.run_against(emu, operations, fault_rate, seed)
           uncertain_ids[id] = nil
           forget(id)
         else
-          uncertain_ids[id] = true
+          uncertain_ids[id] = { op = "delete", n = n, id = id, name = model[id] and model[id].name, error = derr }
         end
         return done, derr
       end
@@ -164,11 +169,47 @@ function chaos.run_against(emu, operations, fault_rate, seed)
   figures.groups = #final
   figures.duplicates = 0
   -- Groups whose fate a failed write left open: checked only for existing
-  -- at most once, not for their fields.
-  figures.uncertain = 0
-  for _ in pairs(uncertain_ids) do figures.uncertain = figures.uncertain + 1 end
-  for _ in pairs(uncertain_names) do figures.uncertain = figures.uncertain + 1 end
+  -- at most once, not for their fields. Each is reported with what the
+  -- final state says happened, in operation order.
+  local ids_by_name = {}
+  for _, sg in ipairs(final) do ids_by_name[sg.name] = sg.id end
+  local uncertain = {}
+  for _, u in pairs(uncertain_names) do
+    u.id = ids_by_name[u.name]
+    u.outcome = u.id and "exists: the create took effect" or "does not exist: the create did not take effect"
+    uncertain[#uncertain + 1] = u
+  end
+  for id, u in pairs(uncertain_ids) do
+    local now = seen[id]
+    if u.op == "delete" then
+      u.outcome = now and "still there: the delete did not take effect" or "gone: the delete took effect"
+    elseif not now then
+      u.outcome = "gone: an earlier failed delete took effect"
+    elseif now.description == u.wanted then
+      u.outcome = "description is " .. u.wanted .. ": the update took effect"
+    else
+      u.outcome = ("description is %s, not %s: the update did not take effect"):format(now.description, u.wanted)
+    end
+    uncertain[#uncertain + 1] = u
+  end
+  table.sort(uncertain, function(a, b) return a.n < b.n end)
+  figures.uncertain_groups = uncertain
+  figures.uncertain = #uncertain
   return figures
+end
+
+--- The groups a failed write left uncertain, one line each, in operation
+-- order: which write, on which group, how it failed, what the end state
+-- shows. Empty when there are none.
+function chaos.report(f)
+  local lines = {}
+  for _, u in ipairs(f.uncertain_groups or {}) do
+    lines[#lines + 1] = ("  #%d %s %s%s failed (%s); %s"):format(u.n, u.op, u.id or "-",
+      u.name and (" (" .. u.name .. ")") or "", tostring(u.error), u.outcome)
+  end
+  if #lines == 0 then return "" end
+  return "chaos: groups left uncertain by failed writes (operation, write, id, name, error; end state):\n"
+    .. table.concat(lines, "\n")
 end
 
 --- The figures as one line.
