@@ -201,6 +201,8 @@ describe("emulator against hostile clients", function()
     assert.are.equal(400, (send(server.port, POST .. "Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n")))
     -- a chunk size past 8 hex digits
     assert.are.equal(413, (send(server.port, POST .. "Transfer-Encoding: chunked\r\n\r\n123456789\r\nab")))
+    -- one chunk of 64 MiB is refused on its size line, not buffered whole
+    assert.are.equal(413, (send(server.port, POST .. "Transfer-Encoding: chunked\r\n\r\n4000000\r\nab")))
     still_serving()
   end)
 

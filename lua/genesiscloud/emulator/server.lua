@@ -112,18 +112,42 @@ local function declared_length(headers)
   return n
 end
 
--- Reads the whole body by `deadline` (monotonic seconds). Returns the
--- body, or nil and "too large" (past MAX_BODY), "timeout", "malformed"
--- (broken chunked framing) or "closed" (the client went away).
-local function read_body(stream, deadline)
+-- The size the next chunk of a chunked body declares, read ahead of
+-- lua-http (which buffers a whole chunk, up to 4 GiB, before handing it
+-- over), or nil and the reason read_body gives.
+local function peek_chunk_size(stream, timeout)
+  local socket = stream.connection.socket
+  if not socket then return nil, "closed" end
+  local line, err, errno = socket:xread("*L", timeout)
+  if not line then
+    if errno == ce.ETIMEDOUT then return nil, "timeout" end
+    return nil, err == nil and "closed" or "malformed"
+  end
+  socket:unget(line)
+  local hex = line:match("^(%x+)")
+  if not hex then return nil, "malformed" end
+  return tonumber(hex, 16)
+end
+
+-- Reads the whole body by `deadline` (monotonic seconds); `chunked`: the
+-- body is chunked. Returns the body, or nil and "too large" (past
+-- MAX_BODY), "timeout", "malformed" (broken chunked framing) or "closed"
+-- (the client went away).
+local function read_body(stream, deadline, chunked)
   local chunks, size = {}, 0
   while true do
     local left = deadline - cqueues.monotime()
     if left <= 0 then return nil, "timeout" end
+    if chunked and stream.state == "open" then
+      local next_size, why = peek_chunk_size(stream, left)
+      if not next_size then return nil, why end
+      if next_size > MAX_BODY - size then return nil, "too large" end
+      left = deadline - cqueues.monotime()
+      if left <= 0 then return nil, "timeout" end
+    end
     local chunk, err, errno = stream:get_next_chunk(left)
     if chunk == nil then
       if errno == ce.ETIMEDOUT then return nil, "timeout" end
-      if errno == ce.E2BIG then return nil, "too large" end -- a chunk size over 8 hex digits
       if errno == ce.EILSEQ then return nil, "malformed" end
       if err ~= nil then return nil, "closed" end
       -- nil and no error: the end of the body, or EOF before it
@@ -157,8 +181,13 @@ end
 -- reads nothing more on it), or nil when it is gone already.
 local function take_socket(stream)
   local socket = stream.connection:take_socket()
-  -- errors are returned from here on (the default handler raises some)
-  if socket then socket:onerror(function(_, _, why) return why end) end
+  if socket then
+    -- errors are returned from here on (the default handler raises some),
+    -- and none left by lua-http (a bad header sets EILSEQ for reads) stops
+    -- a refusal from draining what the client still sends
+    socket:onerror(function(_, _, why) return why end)
+    socket:clearerr()
+  end
   return socket
 end
 
@@ -305,7 +334,7 @@ function Server:exchange(stream)
   local control = target:sub(1, #state.CONTROL_PREFIX + 1) == state.CONTROL_PREFIX .. "/"
   if not control and self.tls and not stream.connection:checktls() then
     -- like nginx's "plain HTTP request was sent to HTTPS port"; not logged, not faulted
-    if read_body(stream, deadline) then
+    if read_body(stream, deadline, length == false) then
       respond(stream, error_response("bad_request", "This port speaks HTTPS; plain HTTP is for /_emulator/ only"))
     end
     return
@@ -317,7 +346,7 @@ function Server:exchange(stream)
     self:add_latency()
     return abort(stream)
   end
-  local body, err = read_body(stream, deadline)
+  local body, err = read_body(stream, deadline, length == false)
   if not body then
     if err == "too large" then
       self:log_refused(method, target, headers, 413)
