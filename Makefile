@@ -1,16 +1,24 @@
 # Convenience targets over the same sources the rockspec builds.
 # `make demo` and `make test` do all the set-up on a fresh Debian 12 machine.
+#
+# The compiler flags come from pkg-config, which `make deps` installs along
+# with the Lua and libcurl headers. So they are asked for when a recipe that
+# compiles runs, never when make starts (the variables below are expanded
+# late: `=`/`?=`, never `:=`), and every rule that compiles waits for `deps`
+# (an order-only prerequisite). On a fresh machine the first `make demo`
+# therefore installs the packages and then compiles with the right -I flags.
+# `make fresh-check` checks exactly that.
 
 LUA_VERSION ?= 5.4
 LUA         ?= lua$(LUA_VERSION)
-LUA_CFLAGS  ?= $(shell pkg-config --cflags lua$(LUA_VERSION) 2>/dev/null)
-CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
-CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+LUA_CFLAGS  ?= $(shell pkg-config --cflags lua$(LUA_VERSION))
+CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl)
+CURL_LIBS   ?= $(shell pkg-config --libs libcurl || echo -lcurl)
 OPT         ?= -O2 -g
 WARN        := -Wall -Wextra -Wshadow -Wwrite-strings -pedantic -Werror
-CFLAGS_ALL  := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) \
+CFLAGS_ALL   = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) \
                $(LUA_CFLAGS) $(CURL_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS_ALL := -shared $(CURL_LIBS) -lpthread $(EXTRA_LDFLAGS)
+LDFLAGS_ALL  = -shared $(CURL_LIBS) -lpthread $(EXTRA_LDFLAGS)
 
 BUILD   ?= build
 CORE_SO := $(BUILD)/genesiscloud/core.so
@@ -28,7 +36,7 @@ all: build
 
 build: $(CORE_SO)
 
-$(CORE_SO): $(SOURCES) $(HEADERS)
+$(CORE_SO): $(SOURCES) $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(SOURCES) $(LDFLAGS_ALL)
 
@@ -66,7 +74,7 @@ lint:
 	clang-format --dry-run --Werror src/*.c src/*.h
 
 clean:
-	rm -rf $(BUILD) build-5.* build-jit doc/html
+	rm -rf $(BUILD) build-5.* build-jit doc/html genesiscloud src/*.o
 
 # ---- C hygiene: sanitizers, fuzzing, static analysis ------------------------
 # Each target installs the Debian packages it needs beyond `make deps`
@@ -78,7 +86,7 @@ clean:
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
-LUA_LIBS  ?= $(shell pkg-config --libs lua$(LUA_VERSION) 2>/dev/null || echo -llua$(LUA_VERSION))
+LUA_LIBS  ?= $(shell pkg-config --libs lua$(LUA_VERSION) || echo -llua$(LUA_VERSION))
 
 # `make asan`: the core built with ASan + UBSan (gcc) into $(BUILD)/asan/,
 # and the whole suite run with it by the stock, uninstrumented lua5.4. The
@@ -106,13 +114,13 @@ LSAN_RUN_OPTIONS  ?= suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions
 asan-deps:
 	@scripts/install-packages gcc libasan8 libubsan1
 
-$(ASAN_SO): $(SOURCES) $(HEADERS) | asan-deps
+$(ASAN_SO): $(SOURCES) $(HEADERS) | deps asan-deps
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -DGC_NO_HEADER_API -fPIC -O1 -g \
 	  $(SAN_FLAGS) $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) -o $@ $(SOURCES) \
 	  -shared $(CURL_LIBS) -lpthread
 
-$(ASAN_PRELOAD): scripts/asan-preload.c | asan-deps
+$(ASAN_PRELOAD): scripts/asan-preload.c | deps asan-deps
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -O2 $(WARN) -shared -o $@ $<
 
@@ -142,7 +150,7 @@ FUZZ_BIN   := $(FUZZ_BUILD)/fuzz_response
 fuzz-deps:
 	@scripts/install-packages clang libclang-rt-dev
 
-$(FUZZ_BIN): fuzz/fuzz_response.c $(SOURCES) $(HEADERS) | fuzz-deps
+$(FUZZ_BIN): fuzz/fuzz_response.c $(SOURCES) $(HEADERS) | deps fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -172,12 +180,12 @@ fuzz-coverage: deps fuzz-deps
 # stops with #error. Its libcurl.cfg is left out on purpose: it defines
 # CURLE_OK as a macro, which breaks the real curl.h.
 LINT_C_FILES  := $(SOURCES) fuzz/fuzz_response.c scripts/asan-preload.c
-LINT_C_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS)
+LINT_C_CFLAGS  = -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS)
 
 lint-c-deps:
 	@scripts/install-packages cppcheck clang-tidy
 
-lint-c: lint-c-deps
+lint-c: deps lint-c-deps
 	cppcheck --enable=warning,style,performance,portability --error-exitcode=1 \
 	  --inline-suppr --quiet --std=c99 --library=posix -D_POSIX_C_SOURCE=200809L \
 	  -DLLONG_MAX=9223372036854775807LL $(LUA_CFLAGS) $(CURL_CFLAGS) $(LINT_C_FILES)
@@ -235,7 +243,7 @@ docs: docs-deps
 # under valgrind (scripts/embed-check).
 EMBED_HOST := $(BUILD)/embed/host
 
-$(EMBED_HOST): examples/embed/host.c
+$(EMBED_HOST): examples/embed/host.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -O1 -g $(WARN) $(LUA_CFLAGS) -o $@ $< \
 	  $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread
