@@ -156,7 +156,7 @@ rock: deps rock-deps
 	luarocks make --tree $(ROCK_TREE) $(ROCKSPEC)
 	@rm -rf genesiscloud src/*.o   # luarocks builds in place
 
-rock-check: deps tools build rock-deps
+rock-check: deps rock-deps
 	@scripts/rock-check
 
 # `make docs`: the LDoc reference in doc/html/ (config.ld; the C functions

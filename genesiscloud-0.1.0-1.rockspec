@@ -19,9 +19,24 @@ description = {
   license = "MIT",
 }
 
+-- One rock for the library, its command-line tool and its emulator (see
+-- README "Install"): the library needs lua-cjson (and libcurl, below); the
+-- CLI adds argparse; the emulator, which runs on Lua 5.3+, adds lua-http,
+-- cqueues and luaossl. On Debian these are apt packages, declared as
+-- provided in .luarocks/config-5.x.lua, so LuaRocks takes them as installed.
 dependencies = {
   "lua >= 5.1",
   "lua-cjson",
+  "argparse",
+  "http",
+  "cqueues",
+  "luaossl",
+}
+
+-- `luarocks test` runs busted (provided by Debian's lua-busted, see
+-- .luarocks/config-5.x.lua); the specs' servers use lua-http, above.
+test_dependencies = {
+  "busted",
 }
 
 external_dependencies = {
@@ -83,8 +98,11 @@ build = {
   copy_directories = { "docs", "examples" },
 }
 
--- Debian's busted is not a rock, and LuaRocks' "busted" test type needs one:
--- `luarocks test` runs the busted suite through this script instead.
+-- `luarocks test [spec files]`: busted, run by scripts/luarocks-test.lua in
+-- the Lua that LuaRocks targets (in-process, not as a rock: Debian's busted
+-- is an apt package, and the "busted" test type would install a busted rock
+-- from a rocks server). It tests lua/ of the checkout with the C core that
+-- `luarocks make` or `make build` built; it builds and installs nothing.
 test = {
   type = "command",
   script = "scripts/luarocks-test.lua",

@@ -4,6 +4,19 @@
 local helper = require "helper"
 local genesiscloud = helper.genesiscloud
 
+-- The mock is installed by `make tools` (and so by `make test`), from the
+-- npm registry. Without it (e.g. `luarocks test`, which installs nothing)
+-- these specs are reported as pending (install it with `make tools`),
+-- never installed from here.
+local mock = io.open("tools/node_modules/.bin/prism", "r")
+if not mock then
+  describe("contract with the vendor's OpenAPI file (prism)", function()
+    pending("skipped: OpenAPI mock not installed")
+  end)
+  return
+end
+mock:close()
+
 describe("contract with the vendor's OpenAPI file (prism)", function()
   local prism, client
 

@@ -13,7 +13,10 @@
 
 local emulator = { _VERSION = "0.1.0" }
 
--- Debian installs lua-http for 5.1 only; its files work on 5.4 too.
+-- The project's one place that adds a Debian system tree: Debian 12
+-- installs lua-http (with its basexx and fifo) for Lua 5.1-5.3 only, and its
+-- files work on 5.4 too. Added to package.path only when lua-http is not
+-- found otherwise (a rock tree or a LUA_PATH that has it wins).
 local function require_http(name)
   local ok, mod = pcall(require, name)
   if ok then return mod end
@@ -59,16 +62,26 @@ local function file_exists(path)
   return false
 end
 
--- bin/genesiscloud-emulator next to the lua/ tree this file was loaded from
--- (a checkout), else whatever `genesiscloud-emulator` is on PATH.
+-- The server program, found from where this file was loaded, so that it
+-- needs no PATH: returns its path and whether it is run as it is (true) or
+-- given to a Lua interpreter (false).
+--  * a checkout: <checkout>/lua/genesiscloud/emulator.lua -> the Lua script
+--    <checkout>/bin/genesiscloud-emulator;
+--  * a LuaRocks tree: <tree>/share/lua/5.x/genesiscloud/emulator.lua ->
+--    <tree>/bin/genesiscloud-emulator, the wrapper LuaRocks wrote, which
+--    sets the tree's paths and runs the tree's Lua;
+--  * else `genesiscloud-emulator` on PATH.
 local function find_script()
   local source = debug.getinfo(1, "S").source
   local dir = source:match("^@(.-)/?genesiscloud/emulator%.lua$")
   if dir then
     local candidate = (dir ~= "" and dir or ".") .. "/../bin/genesiscloud-emulator"
-    if file_exists(candidate) then return candidate end
+    if file_exists(candidate) then return candidate, false end
+    local tree = dir:match("^(.*)/share/lua/[^/]+$")
+    candidate = tree and tree .. "/bin/genesiscloud-emulator"
+    if candidate and file_exists(candidate) then return candidate, true end
   end
-  return nil
+  return "genesiscloud-emulator", true
 end
 
 -- Turns cjson's output into plain Lua: null -> absent, 5.0 -> 5.
@@ -278,8 +291,11 @@ end
 --- Starts an emulator process and returns its handle, or nil and a message.
 -- opts: `token` (default: `$GENESISCLOUD_TOKEN` or `"emulator-token"`),
 -- `create_delay` (1), `update_delay` (1), `delete_delay` (0), `put_405` (false),
--- `seed`, `host` (`"127.0.0.1"`), `port` (0 = any free port), `lua` (`"lua5.4"`),
--- `script` (path of `bin/genesiscloud-emulator`), `timeout` (5, for control calls),
+-- `seed`, `host` (`"127.0.0.1"`), `port` (0 = any free port), `script` (path of
+-- `bin/genesiscloud-emulator`; default: the checkout's, else the LuaRocks
+-- tree's this module was installed in, else the one on PATH), `lua` (the
+-- interpreter of `script` or of a checkout's server, `"lua5.4"`; an installed
+-- server runs in the tree's Lua), `timeout` (5, for control calls),
 -- `stderr` (a file the server's messages are appended to; default: ours),
 -- the fault settings (see `configure`), `tls_cert` and `tls_key` (PEM files:
 -- serve HTTPS), `request_timeout` (10: seconds a client has to send a
@@ -290,14 +306,11 @@ function emulator.start(opts)
   if not opts then return nil, err end
   local token = opts.token or os.getenv("GENESISCLOUD_TOKEN") or "emulator-token"
 
-  local script = opts.script or find_script()
+  local script, direct = opts.script, false
+  if not script then script, direct = find_script() end
   local argv = {}
-  if script then
-    argv[#argv + 1] = shell_quote(opts.lua or "lua5.4")
-    argv[#argv + 1] = shell_quote(script)
-  else
-    argv[#argv + 1] = "genesiscloud-emulator"
-  end
+  if not direct then argv[#argv + 1] = shell_quote(opts.lua or "lua5.4") end
+  argv[#argv + 1] = shell_quote(script)
   local function flag(name, value)
     if value ~= nil then
       argv[#argv + 1] = name
