@@ -7,6 +7,97 @@
 # late: `=`/`?=`, never `:=`), and every rule that compiles waits for `deps`
 # (an order-only prerequisite). On a fresh machine the first `make demo`
 # therefore installs the packages and then compiles with the right -I flags.
+# `make fresh-check` checks exactly that.
+
+LUA_VERSION ?= 5.4
+LUA         ?= lua$(LUA_VERSION)
+LUA_CFLAGS  ?= $(shell pkg-config --cflags lua$(LUA_VERSION))
+CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl)
+CURL_LIBS   ?= $(shell pkg-config --libs libcurl || echo -lcurl)
+OPT         ?= -O2 -g
+WARN        := -Wall -Wextra -Wshadow -Wwrite-strings -pedantic -Werror
+CFLAGS_ALL   = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) \
+               $(LUA_CFLAGS) $(CURL_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_ALL  = -shared $(CURL_LIBS) -lpthread $(EXTRA_LDFLAGS)
+
+BUILD   ?= build
+CORE_SO := $(BUILD)/genesiscloud/core.so
+SOURCES := $(wildcard src/*.c)
+HEADERS := $(wildcard src/*.h)
+
+# busted and lua-http are installed by Debian under the 5.1 tree only.
+DEBIAN_LUA_PATH := /usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua
+BUSTED := LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) /usr/bin/busted
+BUSTED_ARGS ?=
+
+.PHONY: all build deps tools demo test memcheck chaos lint clean env fresh-check
+
+all: build
+
+build: $(CORE_SO)
+
+$(CORE_SO): $(SOURCES) $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(SOURCES) $(LDFLAGS_ALL)
+
+# Installs the Debian packages that are missing (no-op when all are there).
+deps:
+	@scripts/install-deps
+
+# The OpenAPI mock server used by the contract spec.
+tools:
+	@scripts/install-tools
+
+demo: deps build
+	@scripts/demo
+
+test: deps tools build
+	$(BUSTED) $(BUSTED_ARGS)
+
+# The whole suite under valgrind: no errors, nothing definitely or
+# indirectly lost.
+memcheck: deps tools build
+	LUA_PATH="$(DEBIAN_LUA_PATH);;" valgrind --quiet --error-exitcode=99 \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  --show-leak-kinds=definite,indirect \
+	  $(LUA) /usr/bin/busted --exclude-tags=chaos $(BUSTED_ARGS)
+
+# 2,000 mixed operations against an emulator faulting 30% of its answers;
+# prints its figures as the last line.
+chaos: deps build
+	LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) scripts/chaos.lua
+
+# luacheck over the Lua (see .luacheckrc) and the C against .clang-format.
+lint:
+	@scripts/install-packages lua-check clang-format
+	luacheck -q .
+	clang-format --dry-run --Werror src/*.c src/*.h
+
+clean:
+	rm -rf $(BUILD) build-5.* build-jit doc/html genesiscloud src/*.o
+
+# `eval "$(make -s env)"`: the paths a shell needs to use the checkout as
+# it is (after `make demo` or `make build`): LUA_PATH with lua/ first, then
+# Lua's defaults (`;;`), then Debian's Lua 5.1 tree, the only one where
+# Debian 12 installs lua-http and two of its modules (basexx, fifo) - its
+# files work on 5.4 (argparse and busted are in Debian's 5.4 tree already);
+# LUA_CPATH with the C core in build/; PATH with bin/. Only prints, so
+# `-s` output can be eval'ed; the paths are single-quoted for the shell.
+env:
+	@q() { printf "'%s'" "$$(printf '%s' "$$1" | sed "s/'/'\\\\''/g")"; }; \
+	root=$$(pwd); build='$(BUILD)'; case "$$build" in /*) ;; *) build="$$root/$$build";; esac; \
+	echo "export LUA_PATH=$$(q "$$root/lua/?.lua;$$root/lua/?/init.lua;;$(DEBIAN_LUA_PATH)")"; \
+	echo "export LUA_CPATH=$$(q "$$build/?.so;;")"; \
+	echo "export PATH=$$(q "$$root/bin"):\"\$$PATH\""
+
+# `make fresh-check`: the README's promise on a machine without the
+# project's packages - removes the Debian packages `make deps` installs
+# (FRESH_CHECK_PURGE=0 keeps them) and tools/, clones HEAD into a temporary
+# directory and runs `make demo` then `make test` there, each the first
+# time (scripts/fresh-check). Needs root and apt; CI runs it first.
+fresh-check:
+	@scripts/fresh-check
+
 # ---- C hygiene: sanitizers, fuzzing, static analysis ------------------------
 # Each target installs the Debian packages it needs beyond `make deps`
 # (scripts/install-packages, a no-op when they are there). Everything is
