@@ -37,7 +37,14 @@ describe("make -s env", function()
     assert.matches("sg", out)
   end)
 
-  it("lets lua5.4 load the checkout's modules, its C core and lua-http from /tmp", function()
+  -- make -s env points LUA_CPATH at build/, where `make build` puts the
+  -- core; under `luarocks test` (core built in place by luarocks make)
+  -- there is none.
+  local built = io.open("build/genesiscloud/core.so", "r")
+  if built then built:close() end
+  local it_built = built and it or pending
+
+  it_built("lets lua5.4 load the checkout's modules, its C core and lua-http from /tmp", function()
     local out, ok = in_env_shell([[lua5.4 -e '
       local g = require "genesiscloud"
       print(package.searchpath("genesiscloud", package.path))
