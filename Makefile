@@ -30,7 +30,7 @@ DEBIAN_LUA_PATH := /usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua
 BUSTED := LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) /usr/bin/busted
 BUSTED_ARGS ?=
 
-.PHONY: all build deps tools demo test memcheck chaos lint clean env fresh-check
+.PHONY: all build deps tools demo test memcheck chaos lint clean env fresh-check mutate
 
 all: build
 
@@ -66,6 +66,15 @@ memcheck: deps tools build
 # prints its figures as the last line.
 chaos: deps build
 	LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) scripts/chaos.lua
+
+# `make mutate`: plants the bugs of scripts/mutations.lua one at a time in
+# a throwaway copy of the checkout (the working tree is never touched),
+# runs the specs each entry names, and prints a table: caught (by which
+# spec), survived, or stale anchor. Fails when any bug survives or any
+# anchor is stale. MUTATE_ARGS: mutation ids, --keep, --no-baseline, --list.
+MUTATE_ARGS ?=
+mutate: deps tools
+	LUA=$(LUA) $(LUA) scripts/mutate $(MUTATE_ARGS)
 
 # luacheck over the Lua (see .luacheckrc) and the C against .clang-format.
 lint:
