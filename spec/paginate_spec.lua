@@ -33,8 +33,10 @@ describe("paginate.items", function()
           end
           assert.equal(total, n)
           local pages = ceil_div(total, per_page)
-          -- with total_count the walk stops on it; without, on an empty page
-          local expected = omit_total and pages + 1 or math.max(pages, 1)
+          -- with total_count the walk stops on it; without, on a short page,
+          -- or on the empty page after a full one
+          local full = total % per_page == 0
+          local expected = omit_total and (full and pages + 1 or pages) or math.max(pages, 1)
           assert.equal(expected, client:count("list"))
           for i, call in ipairs(client.calls) do
             assert.same({ page = i, per_page = per_page }, call.args[1])
@@ -250,5 +252,30 @@ describe("paginate.all and each", function()
     assert.is_true(paginate.each(client, res, count_to_12, { per_page = 10 }))
     assert.equal(12, n)
     assert.equal(2, client:count("list"))
+  end)
+end)
+
+describe("paginate bounds", function()
+  it("ends a walk without max_pages at PAGE_LIMIT pages with a too_large error", function()
+    local saved = paginate.PAGE_LIMIT
+    paginate.PAGE_LIMIT = 3
+    local client = fake.new(res, { omit_total = true }):add(237)
+    local list, err = paginate.all(client, res, { per_page = 10 })
+    paginate.PAGE_LIMIT = saved
+    assert.is_nil(list)
+    assert.equal("too_large", err.kind)
+    assert.equal("page_limit", err.code)
+    assert.equal(3, client:count("list"))
+    -- max_pages given: the walk is the caller's to bound, and ends quietly
+    paginate.PAGE_LIMIT = 3
+    list = paginate.all(client, res, { per_page = 10, max_pages = 5 })
+    paginate.PAGE_LIMIT = saved
+    assert.equal(50, #list)
+  end)
+
+  it("stops on a page shorter than the smaller of per_page asked and stated", function()
+    local client = fake.new(res, { omit_total = true }):add(25)
+    assert.equal(25, #assert(paginate.all(client, res, { per_page = 10 })))
+    assert.equal(3, client:count("list"))
   end)
 end)

@@ -6,10 +6,16 @@
 -- cannot return `nil, err`; each and all return `nil, err`.
 
 local errors = require "genesiscloud.errors"
+local json = require "genesiscloud.json"
 local request = require "genesiscloud.request"
 local validate = require "genesiscloud.validate"
 
 local paginate = {}
+
+--- The most pages a walk without `max_pages` fetches: a server that
+-- answers full pages of new objects for ever (or a list of more than a
+-- million objects at 100 a page) ends with a `too_large` error there.
+paginate.PAGE_LIMIT = 10000
 
 -- Options that steer the walk and are not sent to the API.
 local CONTROL = { max_pages = true, concurrency = true }
@@ -35,7 +41,7 @@ local function new_walk(client, res, opts)
   return {
     client = client, res = res, method = method, query = query,
     page = opts.page or 1, first_page = opts.page or 1, max_pages = opts.max_pages,
-    fetched = 0, seen = 0, seen_ids = {}, done = false, concurrency = opts.concurrency or 1,
+    fetched = 0, seen = 0, seen_ids = {}, seen_pages = {}, done = false, concurrency = opts.concurrency or 1,
   }
 end
 
@@ -70,40 +76,108 @@ local function stop_prefetch(w)
   end
 end
 
+local function bad_page(w, what)
+  return errors.new{
+    kind = "decode", status = 200, method = "GET", path = w.res.path, page = w.page,
+    message = string.format("page %d of %s %s", w.page, w.res.path or w.res.plural, what),
+  }
+end
+
+-- Checks the list of one page: a JSON list of objects, each with a string
+-- or number `id` when it has one. The decoder drops `null` from a list and
+-- leaves a hole, which shows here as a key past the length.
+-- -> number of items | nil, err
+local function check_items(w, items)
+  local n, count = #items, 0
+  for k in pairs(items) do
+    if type(k) ~= "number" then
+      return nil, bad_page(w, string.format("has no %q list (an object in its place)", w.res.plural))
+    end
+    count = count + 1
+  end
+  if count ~= n then
+    for i = 1, count + 1 do
+      if items[i] == nil then return nil, bad_page(w, "has null in place of item " .. i) end
+    end
+  end
+  for i = 1, n do
+    local item = items[i]
+    if type(item) ~= "table" or item[1] ~= nil then
+      return nil, bad_page(w, string.format("has item %d that is not an object (%s)", i,
+        type(item) == "table" and "a list" or type(item)))
+    end
+    local id = item.id
+    if id ~= nil and type(id) ~= "string" and type(id) ~= "number" then
+      return nil, bad_page(w, string.format("has item %d whose id is a %s", i, type(id)))
+    end
+  end
+  return n
+end
+
+-- True when the page was seen before in this walk: every item has an id
+-- and every id was seen, or (items without ids) the whole page equals an
+-- earlier one. Pages whose items all have ids need no copy of their
+-- content: a page equal to one of them has those same ids.
+local function seen_before(w, items)
+  local fresh, anonymous = false, false
+  for _, item in ipairs(items) do
+    local id = item.id
+    if id == nil then
+      anonymous = true
+    elseif not w.seen_ids[id] then
+      fresh = true
+      w.seen_ids[id] = true
+    end
+  end
+  if not anonymous then return not fresh end
+  local text = json.encode(items) -- sorted keys: equal pages encode alike
+  if not text or w.seen_pages[text] then return true end
+  w.seen_pages[text] = true
+  return false
+end
+
+-- The page size the server uses, when known: the smaller of the one asked
+-- for and the one the answer states, so a short page is never mistaken.
+local function page_size(w, resp)
+  local asked, stated = tonumber(w.query.per_page), tonumber(resp.per_page)
+  if stated and stated < 1 then stated = nil end
+  if asked and stated then return math.min(asked, stated) end
+  return asked or stated
+end
+
 -- Takes the answer for page w.page (the list response or nil, err).
 -- -> items, response | nil (walk over) | nil, err
+-- Every answer ends the walk or moves it on by one page; what stops it:
+-- an error, an empty page, a short page, total_count reached, a page seen
+-- before (an error), max_pages (next_page).
 local function take(w, resp, err)
   w.fetched = w.fetched + 1
   if not resp then
     w.done = true
     return nil, err
   end
-  local items = resp[w.res.plural]
+  local items = type(resp) == "table" and resp[w.res.plural] or nil
   if type(items) ~= "table" then
     w.done = true
-    return nil, errors.new{
-      kind = "decode", status = 200, method = "GET", path = w.res.path,
-      message = string.format("page %d of %s has no %q list", w.page, w.res.path or w.res.plural, w.res.plural),
-    }
+    return nil, bad_page(w, string.format("has no %q list", w.res.plural))
   end
-  if #items == 0 then
+  local n, ierr = check_items(w, items)
+  if not n then
+    w.done = true
+    return nil, ierr
+  end
+  if n == 0 then
     w.done = true
     return nil
   end
-  -- A page whose every id was seen before means the server ignores `page`.
-  local fresh = false
-  for _, item in ipairs(items) do
-    local id = type(item) == "table" and item.id or nil
-    if id == nil or not w.seen_ids[id] then fresh = true end
-    if id ~= nil then w.seen_ids[id] = true end
-  end
-  if not fresh then
+  if seen_before(w, items) then
     w.done = true
     return nil, repeated_page(w, w.page)
   end
-  w.seen = w.seen + #items
+  w.seen = w.seen + n
   w.page = w.page + 1
-  if last_page(w, resp) then w.done = true end
+  local size = page_size(w, resp)
+  if (size and n < size) or last_page(w, resp) then w.done = true end
   return items, resp
 end
 
@@ -159,6 +233,15 @@ local function next_page(w)
     stop_prefetch(w)
     return nil
   end
+  if not w.max_pages and w.fetched >= paginate.PAGE_LIMIT then
+    w.done = true
+    stop_prefetch(w)
+    return nil, errors.new{
+      kind = "too_large", code = "page_limit", method = "GET", path = w.res.path, page = w.page,
+      message = string.format("%s still has more after %d pages: the walk stops (give max_pages to walk part of it)",
+        w.res.path or w.res.plural, paginate.PAGE_LIMIT),
+    }
+  end
   local items, resp
   if w.pre and w.page <= w.pre.last then
     items, resp = take(w, prefetched(w))
@@ -177,7 +260,7 @@ end
 local function closer(w)
   return setmetatable({}, { __close = function()
     stop_prefetch(w)
-    w.done, w.buffer, w.seen_ids = true, nil, nil
+    w.done, w.buffer, w.seen_ids, w.seen_pages = true, nil, nil, nil
   end })
 end
 

@@ -70,6 +70,72 @@ local REPEATED_PAGE = '{"security_groups":['
 routes["GET /compute/v1/security-groups?page=1&per_page=2"] = { 200, "application/json", REPEATED_PAGE }
 routes["GET /compute/v1/security-groups?page=2&per_page=2"] = { 200, "application/json", REPEATED_PAGE }
 
+-- Broken list pages, one shape per endpoint prefix: a client whose
+-- endpoint is <root>/walk/<shape>/compute/v1 gets them for every list
+-- request, whatever page it asks for. None carries total_count unless
+-- the shape says so. Past RUNAWAY requests to one shape the server
+-- answers 500, so a walk that does not end fails its spec instead of
+-- hanging it.
+local RUNAWAY = 60
+local function group(id) return '{"id":"' .. id .. '","name":"n","rules":[],"status":"created"}' end
+local WALK = {
+  -- items without ids; every page the same
+  ["no-ids"] = function() return '{"security_groups":[{"name":"a"},{"name":"b"}]}' end,
+  -- numbers and strings as items
+  ["numbers"] = function() return '{"security_groups":[1,2,3]}' end,
+  ["strings"] = function() return '{"security_groups":["a","b"]}' end,
+  ["lists"] = function() return '{"security_groups":[[1],[2]]}' end,
+  ["id-objects"] = function() return '{"security_groups":[{"id":{"x":1}},{"id":{"x":2}}]}' end,
+  -- an object where the list should be
+  ["object-list"] = function() return '{"security_groups":{"a":' .. group("a") .. '}}' end,
+  -- null before items, between them, in place of the list
+  ["null-first"] = function() return '{"security_groups":[null,' .. group("a") .. ',' .. group("b") .. ']}' end,
+  ["null-middle"] = function() return '{"security_groups":[' .. group("a") .. ',null,' .. group("b") .. ']}' end,
+  ["null-list"] = function() return '{"security_groups":null}' end,
+  -- full pages of new groups for ever (ids from the page number)
+  ["endless"] = function(page)
+    return '{"security_groups":[' .. group("e" .. page .. "a") .. ',' .. group("e" .. page .. "b") .. ']}'
+  end,
+  -- pages 1, 2, 1, 2, ...: not the previous page, an earlier one
+  ["cycle"] = function(page)
+    local k = (page - 1) % 2 + 1
+    return '{"security_groups":[' .. group("c" .. k .. "a") .. ',' .. group("c" .. k .. "b") .. ']}'
+  end,
+  -- a total far past the real end, then empty pages; and id-less pages
+  -- with a total, which the concurrent walk fetches ahead
+  ["huge-total"] = function(page)
+    if page > 2 then return '{"security_groups":[],"total_count":1000000,"per_page":2}' end
+    return '{"security_groups":[' .. group("h" .. page .. "a") .. ',' .. group("h" .. page .. "b")
+      .. '],"total_count":1000000,"per_page":2}'
+  end,
+  ["no-ids-total"] = function()
+    return '{"security_groups":[{"name":"a"},{"name":"b"}],"total_count":1000000,"per_page":2}'
+  end,
+  -- id-less pages that differ: only the page count can end them
+  ["no-ids-endless"] = function(page)
+    return '{"security_groups":[{"name":"a' .. page .. '"},{"name":"b' .. page .. '"}]}'
+  end,
+}
+local walk_count = {}
+local function walk_route(method, path)
+  local shape, rest = path:match("^/walk/([%w-]+)(/.*)$")
+  if not shape or not WALK[shape] then return nil end
+  -- /walk/<shape>/_count: list requests since the last /walk/<shape>/_reset
+  if rest == "/_count" then
+    return { 200, "application/json", '{"count":' .. (walk_count[shape] or 0) .. '}' }
+  elseif rest == "/_reset" then
+    walk_count[shape] = 0
+    return { 200, "application/json", '{"count":0}' }
+  end
+  walk_count[shape] = (walk_count[shape] or 0) + 1
+  if walk_count[shape] > RUNAWAY then
+    return { 500, "application/json", '{"code":"runaway","message":"runaway walk"}' }
+  end
+  if method ~= "GET" or not rest:match("^/compute/v1/security%-groups%f[?\0]") then return nil end
+  local page = tonumber(rest:match("[?&]page=(%d+)")) or 1
+  return { 200, "application/json", WALK[shape](page) }
+end
+
 local server = assert(http_server.listen{
   host = "127.0.0.1",
   port = 0,
@@ -77,7 +143,8 @@ local server = assert(http_server.listen{
     local req = assert(stream:get_headers())
     stream:get_body_as_string(5)
     local key = req:get(":method") .. " " .. req:get(":path")
-    local route = routes[key] or { 404, "application/json", '{"code":"1","message":"no canned route"}' }
+    local route = routes[key] or walk_route(req:get(":method"), req:get(":path"))
+      or { 404, "application/json", '{"code":"1","message":"no canned route"}' }
     if key == "GET /compute/v1/security-groups/echo-headers" then
       -- The request headers the specs look at, sent back as the group.
       local function quoted(name) return string.format("%q", req:get(name) or "") end
