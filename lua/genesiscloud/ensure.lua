@@ -128,7 +128,9 @@ function ensure.present(client, res, desired, opts)
 
   local obj = current
   if action == "created" then
-    obj, err = client["create_" .. res.singular](client, spec)
+    -- The walk above found no live object with this key: the create need
+    -- not list again to know what existed before it.
+    obj, err = client["create_" .. res.singular](client, spec, { existing = {} })
   elseif action == "updated" then
     local body = res.update_body and res.update_body(current, spec) or spec
     obj, err = client["update_" .. res.singular](client, current.id, body)

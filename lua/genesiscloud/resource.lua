@@ -14,6 +14,7 @@
 local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local request = require "genesiscloud.request"
+local json = require "genesiscloud.json"
 local client = require "genesiscloud.client"
 local paginate = require "genesiscloud.paginate"
 local wait = require "genesiscloud.wait"
@@ -54,6 +55,25 @@ end
 
 local DELETE_SPEC = { expect = 204 }
 
+--- The ids in a create's `existing` option: the objects (or their ids)
+-- the caller listed just before, so the create need not list them itself.
+-- -> set of ids | nil, err (usage)
+function resource.given_ids(existing, fname)
+  local function bad(what)
+    return errors.fail{ kind = "usage",
+      message = fname .. ": option 'existing' must be a list of objects or ids (" .. what .. ")" }
+  end
+  if type(existing) ~= "table" then return bad("got " .. type(existing)) end
+  local ids = {}
+  for i, v in ipairs(existing) do
+    local id = v
+    if type(v) == "table" then id = v.id end
+    if type(id) ~= "string" and type(id) ~= "number" then return bad("entry " .. i .. " has no id") end
+    ids[id] = true
+  end
+  return ids
+end
+
 --- Adds the CRUD methods for `res` to the client methods table.
 function resource.install(res)
   local m = client.methods
@@ -71,30 +91,77 @@ function resource.install(res)
     return obj, err
   end
 
-  -- After a create whose answer was lost the object may exist: the newest
-  -- one with the same key whose fields match the spec. -> obj | false | nil, err
-  -- `exclude`: ids already accounted for (other creates of the same batch).
-  local function find_created(self, spec, exclude)
-    local key = res.key
-    if not key or spec[key] == nil then return false end
+  local label = s:gsub("_", " ")
+  local key = res.key
+  local leaving = res.deleting_status or "deleting"
+
+  -- Ids of the objects whose key is one of `values` (a set), taken before
+  -- a POST: the recovery of a create whose answer was lost never claims
+  -- one of them. -> set of ids | nil, err
+  local function existing_ids(self, values)
+    local ids = {}
+    if not key or next(values) == nil then return ids end
+    local ok, err = paginate.each(self, res, function(obj)
+      if values[obj[key]] and obj.id ~= nil then ids[obj.id] = true end
+    end, { per_page = 100 })
+    if not ok then
+      err.message = "nothing was sent: listing the existing " .. label .. "s first failed: " .. err.message
+      return nil, err
+    end
+    return ids
+  end
+
+  -- The error for a create whose outcome is unknown: what happened, and
+  -- what to check before sending it again.
+  local function unknown_outcome(spec, cause, why, ids)
+    local name = key and spec[key]
+    local check = name ~= nil
+      and ("check the %ss with %s %q before creating it again"):format(label, key, tostring(name))
+      or ("check the %ss before creating it again"):format(label)
+    return errors.new{
+      kind = "unknown_outcome", method = "POST", path = res.path, cause = cause, ids = ids,
+      attempts = cause and cause.attempts, retryable = false,
+      message = ("the outcome of the create is unknown (%s): %s; %s"):format(
+        cause and cause.message or "no answer", why, check),
+    }
+  end
+
+  -- After a create whose answer was lost the object may exist: one with the
+  -- same key whose fields match the spec, that was not there before the
+  -- first POST (`before`) and is not
+  -- accounted for by another create of the same batch (`exclude`).
+  -- `peers`: how many unresolved creates of the batch send this very spec;
+  -- that many new matches can all be theirs.
+  -- -> obj | false (provably not created) | nil, why, ids (unknown)
+  local function find_created(self, spec, before, exclude, peers)
+    if not key or spec[key] == nil then return nil, "there is no " .. (key or "key") .. " to look it up by" end
     local all, err = paginate.all(self, res, { per_page = 100 })
-    if not all then return nil, err end
+    if not all then return nil, "looking for it failed: " .. err.message end
+    local found, ids = {}, {}
     for i = #all, 1, -1 do
       local obj = all[i]
-      if obj[key] == spec[key] and obj.status ~= (res.deleting_status or "deleting")
+      if obj[key] == spec[key] and obj.status ~= leaving
           and not (exclude and exclude[obj.id])
+          and not (before and before[obj.id])
           and not (res.compare and res.compare(obj, spec)) then
-        return obj
+        found[#found + 1] = obj
+        ids[#ids + 1] = tostring(obj.id)
       end
     end
-    return false
+    if #found == 0 then return false end
+    if #found > (peers or 1) then
+      return nil, #found .. " new matching " .. label .. "s exist (ids " .. table.concat(ids, ", ")
+        .. "): someone else created one too", ids
+    end
+    return found[1] -- the newest
   end
 
   -- POST is not idempotent: it is sent again only when it provably did not
-  -- take effect, so one create never leaves two objects behind.
+  -- take effect, so one create never leaves two objects behind, and an
+  -- object that existed before is never taken for the one it created.
   -- `err`: an ambiguous failure of a POST already sent (by a bulk create),
-  -- to be sorted out first.
-  local function create(self, spec, err, exclude)
+  -- to be sorted out first. `before`: existing_ids() from before the POST.
+  local function create(self, spec, err, exclude, before, peers)
     local policy = client.state(self).policy
     local attempts = 0
     while true do
@@ -105,11 +172,11 @@ function resource.install(res)
       end
       attempts = attempts + err.attempts
       err.attempts = attempts
-      local found, find_err = find_created(self, spec, exclude)
+      local found, why, ids = find_created(self, spec, before, exclude, peers)
       if found then return found end
-      if found == nil or attempts > policy.max_retries then
-        err.message = err.message .. " (the " .. s:gsub("_", " ") .. " may or may not have been created"
-          .. (find_err and ("; looking for it failed: " .. find_err.message) or "") .. ")"
+      if found == nil then return nil, unknown_outcome(spec, err, why, ids) end
+      if attempts > policy.max_retries then
+        err.message = err.message .. " (the " .. label .. " was not created: none was found after the failure)"
         return nil, err
       end
       policy.sleep(retry.delay(attempts, policy, err))
@@ -126,7 +193,17 @@ function resource.install(res)
       local ok, verr = res.validate(spec)
       if not ok then return nil, verr end
     end
-    local obj, cerr = create(self, spec)
+    -- What already matches, so that a lost answer is never answered with
+    -- someone else's object: given by the caller who has just listed, else
+    -- read now (when that fails, nothing is sent).
+    local before
+    if opts and opts.existing ~= nil then
+      before, err = resource.given_ids(opts.existing, create_name)
+    else
+      before, err = existing_ids(self, key and spec[key] ~= nil and { [spec[key]] = true } or {})
+    end
+    if not before then return nil, err end
+    local obj, cerr = create(self, spec, nil, nil, before)
     return then_wait(self, obj, cerr, opts)
   end
 
@@ -198,7 +275,7 @@ function resource.install(res)
     return request.send(self, "DELETE", resource.item_path(res, id), DELETE_SPEC)
   end
 
-  resource.install_bulk(res, create)
+  resource.install_bulk(res, create, existing_ids)
   resource.install_loops(res)
 end
 
@@ -239,7 +316,7 @@ end
 -- its requests with `opts.concurrency` (default 8) in flight and returns an
 -- array with one entry per input, in input order: the result, or the error
 -- object of that input. Retries apply to each request as for single calls.
-function resource.install_bulk(res, create)
+function resource.install_bulk(res, create, existing_ids)
   local m = client.methods
   local s, p = res.singular, res.plural
 
@@ -277,6 +354,14 @@ function resource.install_bulk(res, create)
   local create_name = "create_" .. p
   m[create_name] = function(self, specs, opts)
     check_table_arg(specs, 1, create_name)
+    -- `existing` (as for the single create) is this call's own option
+    local existing
+    if type(opts) == "table" and opts.existing ~= nil then
+      existing = opts.existing
+      local rest = {}
+      for k, v in pairs(opts) do if k ~= "existing" then rest[k] = v end end
+      opts = rest
+    end
     local concurrency, err = bulk_options(opts, create_name)
     if not concurrency then return nil, err end
     err = closed_error(self)
@@ -295,17 +380,38 @@ function resource.install_bulk(res, create)
         results[i] = verr
       end
     end
+    -- What already matches any entry: given, or read once for the batch.
+    local before
+    if existing ~= nil then
+      before, err = resource.given_ids(existing, create_name)
+    else
+      local values, key = {}, res.key
+      if key then
+        for i in pairs(calls) do
+          if specs[i][key] ~= nil then values[specs[i][key]] = true end
+        end
+      end
+      before, err = existing_ids(self, values)
+    end
+    if not before then return nil, err end
     run_bulk(self, calls, results, concurrency)
     -- A create whose answer was lost may have worked: look before sending
     -- it again, one at a time, never counting an object created for
-    -- another entry of this batch.
-    local claimed = {}
-    for _, r in ipairs(results) do
+    -- another entry of this batch, nor one that was there before. Entries
+    -- that send the same spec may share the new objects found.
+    local claimed, same = {}, {}
+    for i, r in ipairs(results) do
       if not errors.is(r) and type(r) == "table" and r.id then claimed[r.id] = true end
+      if errors.is(r) and r.ambiguous then
+        local text = json.encode(specs[i]) or tostring(i)
+        same[i] = text
+        same[text] = (same[text] or 0) + 1
+      end
     end
     for i, r in ipairs(results) do
       if errors.is(r) and r.ambiguous then
-        local obj, cerr = create(self, specs[i], r, claimed)
+        local obj, cerr = create(self, specs[i], r, claimed, before, same[same[i]])
+        same[same[i]] = same[same[i]] - 1
         results[i] = obj or cerr
         if obj and obj.id then claimed[obj.id] = true end
       end
