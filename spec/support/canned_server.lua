@@ -44,6 +44,9 @@ local routes = {
   ["POST /compute/v1/security-groups"] = { 200, "application/json", SG },
   ["DELETE /compute/v1/security-groups/x"] = { 200, "application/json", "{}" },
   ["GET /compute/v1/security-groups"] = { 200, "application/json", '{"total_count": 0}' },
+  -- what a create reads before its POST: no groups yet
+  ["GET /compute/v1/security-groups?page=1&per_page=100"] = { 200, "application/json",
+    '{"security_groups": [], "total_count": 0}' },
 }
 
 -- A failure whose headers the client must hand over: a repeated header
