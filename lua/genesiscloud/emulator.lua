@@ -49,6 +49,7 @@ local FAULT_FLAGS = {
   { "fault_status", "--fault-status" }, { "retry_after", "--retry-after" },
   { "stall_seconds", "--stall-seconds" }, { "oversize_bytes", "--oversize-bytes" },
   { "fault_seed", "--fault-seed" }, { "fault_methods", "--fault-methods" },
+  { "hostile_shapes", "--hostile-shapes" },
 }
 for _, f in ipairs(FAULT_FLAGS) do OPTIONS[#OPTIONS + 1] = f[1] end
 

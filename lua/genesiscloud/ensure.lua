@@ -55,12 +55,22 @@ end
 -- An object that is being deleted is already on its way out: it neither
 -- satisfies "present" nor needs deleting again.
 local function find_one(client, res, key, value)
-  local found = {}
+  local found, anonymous = {}, false
   local leaving = res.deleting_status or "deleting"
   local ok, err = paginate.each(client, res, function(obj)
-    if obj[key] == value and obj.status ~= leaving then found[#found + 1] = obj end
+    if obj[key] == value and obj.status ~= leaving then
+      found[#found + 1] = obj
+      -- the list may hold objects without ids; one that matches cannot be
+      -- updated or deleted
+      if type(obj.id) ~= "string" or obj.id == "" then anonymous = true end
+    end
   end, LIST_OPTS)
   if not ok then return nil, err end
+  if anonymous then
+    return nil, errors.new{ kind = "decode", status = 200, method = "GET", path = res.path,
+      message = string.format("the list holds a %s with %s %q but no id: ensure cannot act on it",
+        (res.singular:gsub("_", " ")), key, value) }
+  end
   if #found > 1 then
     local ids = {}
     for i, obj in ipairs(found) do ids[i] = tostring(obj.id) end

@@ -86,6 +86,10 @@ function resource.install(res)
   -- create or update.
   local function then_wait(self, obj, err, opts)
     if obj and opts and opts.wait then
+      if type(obj.id) ~= "string" or obj.id == "" then
+        return errors.fail{ kind = "decode", status = 200, path = res.path,
+          message = "the answer's " .. s:gsub("_", " ") .. " has no id to wait on" }
+      end
       return wait.for_status(self, res, obj.id, type(opts.wait) == "table" and opts.wait or nil)
     end
     return obj, err
@@ -137,7 +141,7 @@ function resource.install(res)
     if not key or spec[key] == nil then return nil, "there is no " .. (key or "key") .. " to look it up by" end
     local all, err = paginate.all(self, res, { per_page = 100 })
     if not all then return nil, "looking for it failed: " .. err.message end
-    local found, ids = {}, {}
+    local found, ids, anonymous = {}, {}, false
     for i = #all, 1, -1 do
       local obj = all[i]
       if obj[key] == spec[key] and obj.status ~= leaving
@@ -146,8 +150,10 @@ function resource.install(res)
           and not (res.compare and res.compare(obj, spec)) then
         found[#found + 1] = obj
         ids[#ids + 1] = tostring(obj.id)
+        if type(obj.id) ~= "string" then anonymous = true end
       end
     end
+    if anonymous then return nil, "a matching " .. label .. " without an id is listed", ids end
     if #found == 0 then return false end
     if #found > (peers or 1) then
       return nil, #found .. " new matching " .. label .. "s exist (ids " .. table.concat(ids, ", ")

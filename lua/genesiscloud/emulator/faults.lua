@@ -6,10 +6,16 @@
 
 local faults = {}
 
+local hostile = require "genesiscloud.emulator.hostile"
+
 -- Every kind, in the order the generator picks from.
 faults.KINDS = { "status", "close_before_body", "close_after_body", "truncate", "invalid_json", "stall", "oversize" }
 local KNOWN_KIND = {}
 for _, k in ipairs(faults.KINDS) do KNOWN_KIND[k] = true end
+-- Kinds that are only used when asked for by name (not in the default list).
+faults.EXTRA_KINDS = { "hostile" }
+for _, k in ipairs(faults.EXTRA_KINDS) do KNOWN_KIND[k] = true end
+local ALL_KINDS = table.concat(faults.KINDS, ", ") .. ", " .. table.concat(faults.EXTRA_KINDS, ", ")
 
 local METHODS = { DELETE = true, GET = true, PATCH = true, POST = true, PUT = true }
 
@@ -68,12 +74,12 @@ function CHECKS.faults(v)
   if type(v) == "string" then v = { v } end
   local n = list_of(v)
   if not n or n == 0 then
-    return nil, "faults must be a non-empty list of: " .. table.concat(faults.KINDS, ", ")
+    return nil, "faults must be a non-empty list of: " .. ALL_KINDS
   end
   local out = {}
   for i = 1, n do
     if not KNOWN_KIND[v[i]] then
-      return nil, "unknown fault '" .. tostring(v[i]) .. "' (known: " .. table.concat(faults.KINDS, ", ") .. ")"
+      return nil, "unknown fault '" .. tostring(v[i]) .. "' (known: " .. ALL_KINDS .. ")"
     end
     out[i] = v[i]
   end
@@ -139,6 +145,9 @@ function CHECKS.fault_methods(v)
   return out
 end
 
+-- The shapes a "hostile" fault picks from (hostile.lua).
+CHECKS.hostile_shapes = hostile.check_shapes
+
 faults.CHECKS = CHECKS
 
 -- Defaults (fault_seed has none: it comes from `seed` or the time).
@@ -151,6 +160,7 @@ faults.DEFAULTS = {
   stall_seconds = faults.DEFAULT_STALL,
   oversize_bytes = faults.DEFAULT_OVERSIZE,
   fault_methods = "all",
+  hostile_shapes = hostile.SHAPES,
 }
 
 -- Checks one setting; returns the normalised value or nil, message. A JSON

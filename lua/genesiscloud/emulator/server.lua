@@ -249,7 +249,7 @@ end
 
 -- Sends an API answer the way `kind` (a fault, or nil) says.
 local function deliver(self, stream, kind, status, text, headers)
-  if kind == nil or kind == "status" or kind == "invalid_json" then
+  if kind == nil or kind == "status" or kind == "invalid_json" or kind == "hostile" then
     return respond(stream, status, text, headers)
   elseif kind == "close_after_body" then
     return abort(stream)

@@ -11,6 +11,7 @@ local router = require "genesiscloud.emulator.router"
 local store = require "genesiscloud.emulator.store"
 local reply = require "genesiscloud.emulator.reply"
 local faults = require "genesiscloud.emulator.faults"
+local hostile = require "genesiscloud.emulator.hostile"
 local request_log = require "genesiscloud.emulator.request_log"
 local validate = require "genesiscloud.emulator.validate"
 
@@ -336,7 +337,11 @@ function State:handle(method, target, query, body, headers, fault)
       end
     end
     local s, text, h = finish(status, out_body, out_headers)
-    if kind then s, text, h = spoil(kind, s, text, h) end
+    if kind == "hostile" then
+      s, text, h, entry.shape = hostile.apply(self, method, relative, s, text, h)
+    elseif kind then
+      s, text, h = spoil(kind, s, text, h)
+    end
     entry.status = s
     return s, text, h
   end
