@@ -108,6 +108,19 @@ describe("a create whose answer is lost", function()
     assert.matches("^genesiscloud: POST /security%-groups: unknown_outcome: ", tostring(err))
   end)
 
+  it("answers unknown_outcome when a new group with the name cannot be compared", function()
+    local res = require "genesiscloud.security_groups"
+    local compare = res.compare
+    finally(function() res.compare = compare end)
+    -- what compare answers for a group in a shape it cannot read
+    res.compare = function() return nil, genesiscloud.errors.new{ kind = "decode", message = "bad rules" } end
+    lose("close_after_body")
+    local sg, err = client():create_security_group(SPEC)
+    assert.is_nil(sg)
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.matches("cannot be compared", err.message)
+  end)
+
   it("sends nothing when what exists cannot be read first", function()
     assert(emu:configure{ fault_rate = 1, faults = { "status" }, fault_status = 503, fault_methods = { "GET" } })
     assert(emu:clear_requests())

@@ -10,6 +10,8 @@ local genesiscloud = helper.genesiscloud
 local rules = genesiscloud.rules
 local clock = require "genesiscloud.clock"
 
+local function pack(...) return { n = select("#", ...), ... } end
+
 -- 21, 28 and 39 once found ensure acting on a listed group without an id.
 local SEEDS = { 1, 2, 21, 28, 39 }
 local CALLS = 80 -- per seed
@@ -31,6 +33,11 @@ local function spec_for(r, name)
 end
 
 describe("the emulator's hostile mode", function()
+  -- The server's modules use 5.3 operators (the server runs on lua5.4).
+  if not math.type then
+    pending("the server's modules need Lua 5.3+")
+    return
+  end
   local json = require "genesiscloud.emulator.json"
   local AUTH = helper.EMULATOR_AUTH
 
@@ -234,7 +241,7 @@ describe("a hostile server", function()
         local call = list[r(#list)]
         local label = ("seed %d, call %d (%s)"):format(seed, n, call[1])
         local t0 = clock.now()
-        local packed = table.pack(pcall(call[2]))
+        local packed = pack(pcall(call[2]))
         local took = clock.now() - t0
         assert.is_true(took < BOUND, label .. " took " .. took .. " s")
         if not packed[1] then

@@ -141,19 +141,25 @@ function resource.install(res)
     if not key or spec[key] == nil then return nil, "there is no " .. (key or "key") .. " to look it up by" end
     local all, err = paginate.all(self, res, { per_page = 100 })
     if not all then return nil, "looking for it failed: " .. err.message end
-    local found, ids, anonymous = {}, {}, false
+    local found, ids, unreadable = {}, {}, nil
     for i = #all, 1, -1 do
       local obj = all[i]
       if obj[key] == spec[key] and obj.status ~= leaving
           and not (exclude and exclude[obj.id])
-          and not (before and before[obj.id])
-          and not (res.compare and res.compare(obj, spec)) then
-        found[#found + 1] = obj
-        ids[#ids + 1] = tostring(obj.id)
-        if type(obj.id) ~= "string" then anonymous = true end
+          and not (before and before[obj.id]) then
+        -- compare -> true (differs), false (matches), nil (cannot be read)
+        local differs = false
+        if res.compare then differs = res.compare(obj, spec) end
+        if differs == nil then
+          unreadable = "a " .. label .. " with this " .. key .. " that cannot be compared is listed"
+        elseif not differs then
+          found[#found + 1] = obj
+          ids[#ids + 1] = tostring(obj.id)
+          if type(obj.id) ~= "string" then unreadable = "a matching " .. label .. " without an id is listed" end
+        end
       end
     end
-    if anonymous then return nil, "a matching " .. label .. " without an id is listed", ids end
+    if unreadable then return nil, unreadable, ids end
     if #found == 0 then return false end
     if #found > (peers or 1) then
       return nil, #found .. " new matching " .. label .. "s exist (ids " .. table.concat(ids, ", ")
