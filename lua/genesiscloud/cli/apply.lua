@@ -56,8 +56,12 @@ end
 -- -> list of { action, current, spec, details } in file order. Several
 -- groups with one name is an error (exit 1), as in ensure: never a guess.
 function apply.plan(res, specs, groups)
-  local by_name = {}
+  local by_name, any_status = {}, {}
   for _, g in ipairs(groups) do
+    if type(g.name) == "string" then
+      any_status[g.name] = any_status[g.name] or {}
+      table.insert(any_status[g.name], g)
+    end
     if g.status ~= (res.deleting_status or "deleting") and type(g.name) == "string" then
       local list = by_name[g.name] or {}
       list[#list + 1] = g
@@ -76,7 +80,10 @@ function apply.plan(res, specs, groups)
     local current = found[1]
     local changed, details = res.compare(current, spec)
     local action = (not current and "created") or (changed and "updated") or "unchanged"
-    plans[i] = { action = action, current = current, spec = spec, details = details or {} }
+    -- `existing`: what a create must not take for its own after a lost
+    -- answer; given here, so the create needs no list walk of its own.
+    plans[i] = { action = action, current = current, spec = spec, details = details or {},
+                 existing = any_status[spec.name] or {} }
   end
   return plans
 end
@@ -84,7 +91,7 @@ end
 -- Writes one planned change. -> group | nil, err
 local function write(client, res, p)
   if p.action == "created" then
-    return client:create_security_group(p.spec)
+    return client:create_security_group(p.spec, { existing = p.existing })
   end
   return client:update_security_group(p.current.id, res.update_body(p.current, p.spec))
 end
