@@ -7,8 +7,11 @@
  * 178k; this takes about 20k).
  *
  * Strict RFC 8259: no comments, no trailing commas, no NaN/Infinity/hex,
- * no raw control characters in strings. UTF-8 is passed through as bytes
- * (like cjson); \u escapes, surrogate pairs included, become UTF-8.
+ * no raw control characters in strings, strings only of valid UTF-8 (RFC
+ * 3629: no overlong forms, no surrogates, nothing past U+10FFFF, no cut
+ * sequences; cjson passes any bytes), and no number beyond the range of a
+ * double ("1e400" is refused, not made infinity; "1e-400" is 0, like any
+ * rounding). \u escapes, surrogate pairs included, become UTF-8.
  *
  * Values are built on the Lua stack only, so nothing needs freeing on any
  * path: a syntax error resets the stack and returns nil + message, and a
@@ -16,6 +19,7 @@
  * The parser reads text[len], which Lua guarantees is '\0': no token can
  * contain it, so the hot loops need no separate end check.
  */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +65,9 @@ enum { FAILED = 0, VALUE = 1, NULL_VALUE = 2 };
 
 static const char TOO_DEEP[] = "nested too deeply";
 
-/* 1 for the bytes a string can hold as they are: not '"', '\\' or a
- * control character (which includes the '\0' after the text). */
+/* 1 for the bytes a string can hold as they are: ASCII but '"', '\\' or a
+ * control character (which includes the '\0' after the text). Bytes from
+ * 0x80 up stop the fast loops too, to be checked as UTF-8. */
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
 static const unsigned char plain[256] = {
     R16(0), R16(0), /* 0x00-0x1F */
@@ -71,13 +76,58 @@ static const unsigned char plain[256] = {
     R16(1), R16(1),                                            /* 0x30-0x4F */
     1,      1,      1,      1,      1,      1,      1,      1,
     1,      1,      1,      1,      0,      1,      1,      1, /* '\\' */
-    R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1),
-    R16(1), R16(1)};
+    R16(1), R16(1),                                            /* 0x60-0x7F */
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)};
 #undef R16
 
 static int fail(parser *P, const char *message) {
   P->error = message;
   return FAILED;
+}
+
+static const char BAD_UTF8[] = "invalid UTF-8 in a string";
+
+static int continuation(unsigned char ch) { return (ch & 0xC0) == 0x80; }
+
+/* The length of the well-formed UTF-8 sequence at p, whose first byte is
+ * 0x80 or more (RFC 3629's table), or 0. The '\0' after the text is no
+ * continuation byte, so a sequence cut by the end stops there. */
+static size_t utf8_sequence(const unsigned char *p) {
+  unsigned char c = p[0];
+  if (c >= 0xC2 && c <= 0xDF)
+    return continuation(p[1]) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    /* E0: no overlong (A0..BF next); ED: no surrogates (80..9F next) */
+    unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return p[1] >= lo && p[1] <= hi && continuation(p[2]) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    /* F0: no overlong (90..BF next); F4: nothing past U+10FFFF (80..8F) */
+    unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return p[1] >= lo && p[1] <= hi && continuation(p[2]) && continuation(p[3])
+               ? 4
+               : 0;
+  }
+  return 0; /* 80..C1 (continuation, overlong lead) and F5..FF */
+}
+
+/* From p, the bytes a string holds as they are: ASCII ones and valid
+ * UTF-8 sequences. Returns where they end; *bad is set when that is an
+ * invalid UTF-8 sequence rather than '"', '\\' or a control character. */
+static const char *plain_run(const char *p, int *bad) {
+  for (;;) {
+    size_t n;
+    while (plain[(unsigned char)*p])
+      p++;
+    if ((unsigned char)*p < 0x80)
+      return p;
+    n = utf8_sequence((const unsigned char *)p);
+    if (n == 0) {
+      *bad = 1;
+      return p;
+    }
+    p += n;
+  }
 }
 
 static void skip_space(parser *P) {
@@ -166,11 +216,13 @@ static int escaped_string(parser *P, const char *from) {
   luaL_buffinit(P->L, &b);
   luaL_addlstring(&b, from, (size_t)(P->p - from));
   for (;;) {
-    const char *run = P->p, *p = run;
+    const char *run = P->p, *p;
     unsigned char ch;
-    while (plain[(unsigned char)*p])
-      p++;
+    int bad = 0;
+    p = plain_run(run, &bad);
     P->p = p;
+    if (bad)
+      return fail(P, BAD_UTF8);
     ch = (unsigned char)*p;
     luaL_addlstring(&b, run, (size_t)(p - run));
     if (ch == '"')
@@ -247,6 +299,14 @@ static int parse_string(parser *P) {
   const char *from = P->p + 1, *p = from;
   while (plain[(unsigned char)*p])
     p++;
+  if ((unsigned char)*p >= 0x80) {
+    int bad = 0;
+    p = plain_run(p, &bad);
+    if (bad) {
+      P->p = p;
+      return fail(P, BAD_UTF8);
+    }
+  }
   P->p = p;
   if (*p == '"') {
     push_string(P, from, (size_t)(p - from));
@@ -273,6 +333,20 @@ static void settle_number(lua_State *L) {
 #else
   (void)L;
 #endif
+}
+
+/* Whether the number on top is finite: a text like "1e400" is beyond a
+ * double, and Lua (strtod) reads it as infinity, which JSON cannot hold. */
+static int in_range(lua_State *L) {
+  lua_Number n = lua_tonumber(L, -1);
+  return n >= -DBL_MAX && n <= DBL_MAX;
+}
+
+/* Drops the number on top; the error points at its first character. */
+static int out_of_range(parser *P, const char *start) {
+  lua_pop(P->L, 1);
+  P->p = start;
+  return fail(P, "number out of the range of a double");
 }
 
 static int parse_number(parser *P) {
@@ -334,6 +408,8 @@ static int parse_number(parser *P) {
 #if LUA_VERSION_NUM >= 503
   if (lua_stringtonumber(P->L, lua_tostring(P->L, -1)) != 0) {
     lua_remove(P->L, -2);
+    if (!in_range(P->L))
+      return out_of_range(P, s);
     settle_number(P->L);
     return VALUE;
   }
@@ -342,6 +418,8 @@ static int parse_number(parser *P) {
     lua_Number n = lua_tonumber(P->L, -1);
     lua_pop(P->L, 1);
     lua_pushnumber(P->L, n);
+    if (!in_range(P->L))
+      return out_of_range(P, s);
     return VALUE;
   }
 #endif
@@ -352,6 +430,8 @@ static int parse_number(parser *P) {
     lua_pop(P->L, 1);
     lua_pushnumber(P->L, n);
   }
+  if (!in_range(P->L))
+    return out_of_range(P, s);
   settle_number(P->L);
   return VALUE;
 }
