@@ -21,15 +21,20 @@
  * default depth (1000) and at json.decode's (64). It must never raise; a
  * refusal is `nil, "... at character <n>"` with n within the body. It is
  * strict RFC 8259 and cjson is lenient (NaN, hex, leading zeros, "1.",
- * raw control characters, anything after a NUL...), so only one direction
- * is checked: whatever core.decode takes, cjson must take too, and
+ * raw control characters, anything after a NUL, invalid UTF-8, 1e400 as
+ * infinity...), so only one direction is compared: whatever core.decode
+ * takes, cjson must take too, and
  * core.clean(cjson's value) must deep-equal core.decode's, math.type of
  * numbers included (a top-level null is nil with no message for one and
  * cjson.null for the other). At depth 64 the result is the same or the
  * message says "nested deeper than 64 levels". gc_json_decode_member
  * (perform's unwrapping decode) must give exactly the member a whole
  * decode at depth 64 has, for "security_group" and the request's unwrap
- * key, or nothing when that has none.
+ * key, or nothing when that has none. The two refusals that are not
+ * about syntax are checked on their own: "invalid UTF-8" must point at the
+ * first byte Lua's utf8.len finds bad, "number out of the range" at a
+ * number Lua reads as an infinity; and a decoded value holds only valid
+ * UTF-8 strings and finite numbers.
  * One exclusion: core.decode reads every integer that fits in 64 bits
  * exactly, cjson reads every number as a double, so an integer beyond
  * 2^53 is the same when cjson's value (a float, or an integer after
@@ -101,6 +106,28 @@ static const char decode_harness[] =
     "  return true\n"
     "end\n"
     "local function count(...) return select('#', ...), ... end\n"
+    "-- refusals cjson does not make: invalid UTF-8 at the first byte\n"
+    "-- utf8.len finds bad, a number that is infinite as Lua reads it\n"
+    "local function justified(body, err, at)\n"
+    "  if err:find('^invalid UTF%-8') then\n"
+    "    local _, bad = utf8.len(body)\n"
+    "    if bad ~= at then fail('UTF-8 refusal %q, utf8.len %s', err, bad) end\n"
+    "  elseif err:find('^number out of the range') then\n"
+    "    local n = tonumber(body:match('^%-?%d+%.?%d*[eE]?[+-]?%d*', at))\n"
+    "    if n ~= math.huge and n ~= -math.huge then\n"
+    "      fail('range refusal %q of %s', err, tostring(n))\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "-- what it takes: UTF-8 strings, finite numbers\n"
+    "local function valid(v)\n"
+    "  if type(v) == 'string' and not utf8.len(v) then\n"
+    "    fail('invalid UTF-8 taken: %q', v)\n"
+    "  elseif v == math.huge or v == -math.huge then fail('infinity taken')\n"
+    "  elseif type(v) == 'table' then\n"
+    "    for k, x in pairs(v) do valid(k); valid(x) end\n"
+    "  end\n"
+    "end\n"
     "-- core.decode(body, depth): never raises, and a refusal says where\n"
     "local function strict(body, depth)\n"
     "  local n, ok, v, err = count(pcall(decode, body, depth))\n"
@@ -117,6 +144,7 @@ static const char decode_harness[] =
     "  if not at or at < 1 or at > #body + 1 then\n"
     "    fail('core.decode message %q for %d bytes', err, #body)\n"
     "  end\n"
+    "  justified(body, err, at)\n"
     "  return nil, err\n"
     "end\n"
     "-- gc_json_decode_member: the member of a whole decode, or nothing\n"
@@ -142,7 +170,7 @@ static const char decode_harness[] =
     "  end\n"
     "  local ok, why = same(cleaned, v, 'value')\n"
     "  if not ok then fail('core.decode vs cjson + clean: %s', why) end\n"
-    "  if v ~= nil then assert_clean(v, {}) end\n"
+    "  if v ~= nil then assert_clean(v, {}); valid(v) end\n"
     "  local v64, err64 = strict(body, 64)\n"
     "  if err64 then\n"
     "    if not err64:find('^value nested deeper than 64 levels') then\n"
