@@ -137,7 +137,15 @@ static long opt_millis(lua_State *L, const char *name, double default_s) {
   lua_pop(L, 1);
   if (!(seconds > 0 && seconds <= 86400))
     luaL_error(L, "option '%s' must be between 0 and 86400 seconds", name);
-  return (long)(seconds * 1000 + 0.5);
+  /* Rounded up, never to 0: libcurl reads 0 ms as "no timeout at all", so
+   * 0.0004 s rounded to nearest would be no bound. */
+  {
+    double ms = seconds * 1000;
+    long whole = (long)ms;
+    if ((double)whole < ms)
+      whole++;
+    return whole < 1 ? 1 : whole;
+  }
 }
 
 static char *header_line(const char *prefix, const char *value, size_t len) {

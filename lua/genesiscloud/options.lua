@@ -8,9 +8,10 @@ local options = {}
 
 options.DEFAULT_ENDPOINT = "https://api.genesiscloud.com/compute/v1"
 
+-- Below a millisecond libcurl has no bound to set: 0 ms means "never".
 local function positive_seconds(name, v)
-  if type(v) ~= "number" or not (v > 0 and v <= 86400) then
-    return "option '" .. name .. "' must be a number of seconds between 0 and 86400, got "
+  if type(v) ~= "number" or not (v >= 0.001 and v <= 86400) then
+    return "option '" .. name .. "' must be a number of seconds from 0.001 to 86400, got "
       .. tostring(v)
   end
 end
