@@ -260,6 +260,14 @@ int gc_client_new(lua_State *L) {
     lua_pushliteral(L, "the endpoint must be an http:// or https:// URL");
     return 2;
   }
+  {
+    const char *why = gc_endpoint_problem(endpoint);
+    if (why != NULL) {
+      lua_pushnil(L);
+      lua_pushstring(L, why);
+      return 2;
+    }
+  }
   if (user_agent != NULL && has_control_chars(user_agent, ua_len)) {
     lua_pushnil(L);
     lua_pushliteral(L, "the user agent contains control characters");

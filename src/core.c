@@ -152,13 +152,11 @@ static int core_sleep(lua_State *L) {
 }
 
 int luaopen_genesiscloud_core(lua_State *L) {
-  static const luaL_Reg functions[] = {{"new", gc_client_new},
-                                       {"escape", core_escape},
-                                       {"clean", core_clean},
-                                       {"now", core_now},
-                                       {"sleep", core_sleep},
-                                       {"decode", gc_json_decode},
-                                       {NULL, NULL}};
+  static const luaL_Reg functions[] = {
+      {"new", gc_client_new},      {"escape", core_escape},
+      {"clean", core_clean},       {"now", core_now},
+      {"sleep", core_sleep},       {"decode", gc_json_decode},
+      {"parse_url", gc_parse_url}, {NULL, NULL}};
   pthread_once(&curl_once, init_curl);
   if (curl_init_result != CURLE_OK)
     return luaL_error(L, "libcurl failed to initialise: %s",

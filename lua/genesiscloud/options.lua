@@ -48,6 +48,21 @@ local checks = {
     if not v:match("^https?://[^/%s]+") or v:find("[%c%s]") then
       return "option 'endpoint' must be an http:// or https:// URL, got " .. v
     end
+    -- What libcurl will read, by libcurl's own parser: a '?' or '#' would
+    -- swallow every path appended, and user information is a credential
+    -- (not repeated here) that would show wherever the endpoint does.
+    if v:find("?", 1, true) then
+      return "option 'endpoint' must not have a query (?...), got " .. v
+    elseif v:find("#", 1, true) then
+      return "option 'endpoint' must not have a fragment (#...), got " .. v
+    end
+    local url, why = core.parse_url(v)
+    if not url then
+      return "option 'endpoint' is not a URL libcurl can use (" .. why .. ")"
+    elseif url.user or url.password or url.options then
+      return "option 'endpoint' must not hold user information (user:password@):"
+        .. " give the token with the 'token' option"
+    end
   end,
   timeout = positive_seconds,
   connect_timeout = positive_seconds,
@@ -127,13 +142,18 @@ local function suggestion(name)
   return ""
 end
 
-local LOOPBACK = { ["127.0.0.1"] = true, ["localhost"] = true, ["[::1]"] = true }
-
+-- Whether libcurl will connect to this machine: the host as libcurl's own
+-- parser reads it (IPv4 in any form normalised to a dotted quad, IPv6
+-- compressed in brackets, %-escapes decoded) is in 127.0.0.0/8, or ::1, or
+-- "localhost" (any case). Not "localhost." (an absolute name that
+-- /etc/hosts does not match, so it goes to DNS), not "*.localhost", not
+-- ::ffff:127.0.0.1 (mapped IPv4 needs a dual-stack socket to mean loopback).
 local function is_loopback(endpoint)
-  local host = endpoint:match("^https?://([^/]+)")
-  host = host and host:gsub("^.*@", "")
-  host = host and (host:match("^(%b[])") or host:gsub(":%d+$", ""))
-  return host ~= nil and (LOOPBACK[host:lower()] or host:match("^127%.%d+%.%d+%.%d+$") ~= nil)
+  local url = core.parse_url(endpoint)
+  local host = url and url.host and url.host:lower()
+  if host == "localhost" or host == "[::1]" then return true end
+  local a, b, c, d = (host or ""):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  return a == "127" and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
 end
 
 --- Fills in the defaults and checks every option.
