@@ -101,6 +101,24 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
   return gc_buffer_append(buf, data, n) == 0 ? n : 0;
 }
 
+/* Where libcurl keeps the headers itself, only counts their bytes, so that
+ * a response with more header than the buffer's limit fails as too large
+ * (libcurl's own bound, 300 KB, reports "Out of memory"). The buffer holds
+ * no data then: its length is the count. */
+static size_t on_header_count(char *data, size_t size, size_t nmemb,
+                              void *userdata) {
+  gc_buffer *buf = userdata;
+  size_t n = size * nmemb;
+  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    buf->len = 0;
+  if (n > buf->limit - buf->len) {
+    buf->overflowed = 1;
+    return 0;
+  }
+  buf->len += n;
+  return n;
+}
+
 /* ---- options --------------------------------------------------------- */
 
 static int has_control_chars(const char *s, size_t len) {
@@ -295,16 +313,21 @@ int gc_client_new(lua_State *L) {
   c->timeout_ms = opt_millis(L, "timeout", 30);
   c->connect_timeout_ms = opt_millis(L, "connect_timeout", 10);
   c->body.limit = (size_t)max_bytes;
-  c->headers.limit = (size_t)64 * 1024;
+  c->headers.limit = GC_MAX_HEADER_BYTES;
   c->url.limit = (size_t)64 * 1024;
   c->easy_state.url.limit = c->url.limit;
 
   while (endpoint_len > 0 && endpoint[endpoint_len - 1] == '/')
     endpoint_len--;
   c->endpoint = copy_string(endpoint, endpoint_len);
-  c->auth_header = (auth != NULL && strcmp(auth, "bearer") == 0)
-                       ? header_line("Authorization: Bearer ", token, token_len)
-                       : header_line("X-Auth-Token: ", token, token_len);
+  {
+    const char *prefix = (auth != NULL && strcmp(auth, "bearer") == 0)
+                             ? "Authorization: Bearer "
+                             : "X-Auth-Token: ";
+    c->auth_header = header_line(prefix, token, token_len);
+    c->token_at = strlen(prefix);
+    c->token_len = token_len;
+  }
   c->user_agent_header = user_agent != NULL
                              ? header_line("User-Agent: ", user_agent, ua_len)
                              : NULL;
@@ -347,26 +370,74 @@ static void push_lower(lua_State *L, const char *s, size_t len) {
   luaL_pushresult(&b);
 }
 
+/* The first occurrence of needle[0..n) in s[0..len), or NULL. */
+static const char *find_bytes(const char *s, size_t len, const char *needle,
+                              size_t n) {
+  const char *end = s + len;
+  while (n > 0 && (size_t)(end - s) >= n) {
+    const char *hit = memchr(s, needle[0], (size_t)(end - s) - n + 1);
+    if (hit == NULL)
+      return NULL;
+    if (memcmp(hit, needle, n) == 0)
+      return hit;
+    s = hit + 1;
+  }
+  return NULL;
+}
+
+void gc_push_redacted(lua_State *L, const gc_client *c, const char *s,
+                      size_t len) {
+  const char *token, *hit;
+  size_t n;
+  luaL_Buffer b;
+  if (c == NULL || c->auth_header == NULL || c->token_len < GC_REDACT_MIN_LEN ||
+      (hit = find_bytes(s, len, c->auth_header + c->token_at, c->token_len)) ==
+          NULL) {
+    lua_pushlstring(L, s, len);
+    return;
+  }
+  token = c->auth_header + c->token_at;
+  n = c->token_len;
+  luaL_buffinit(L, &b);
+  do {
+    luaL_addlstring(&b, s, (size_t)(hit - s));
+    luaL_addstring(&b, "[REDACTED]");
+    len -= (size_t)(hit - s) + n;
+    s = hit + n;
+  } while ((hit = find_bytes(s, len, token, n)) != NULL);
+  luaL_addlstring(&b, s, len);
+  luaL_pushresult(&b);
+}
+
 /* Adds one header to the table on top: the name in lower case, a repeated
- * header joined to the earlier value with ", " as HTTP allows. */
-static void add_header(lua_State *L, const char *name, size_t name_len,
-                       const char *value, size_t value_len) {
+ * header joined to the earlier value with ", " as HTTP allows. The value
+ * has the client's token (when given) redacted. */
+static void add_header(lua_State *L, const gc_client *c, const char *name,
+                       size_t name_len, const char *value, size_t value_len) {
   push_lower(L, name, name_len);
   lua_pushvalue(L, -1);
   lua_rawget(L, -3);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    lua_pushlstring(L, value, value_len);
+    gc_push_redacted(L, c, value, value_len);
   } else {
     lua_pushliteral(L, ", ");
-    lua_pushlstring(L, value, value_len);
+    gc_push_redacted(L, c, value, value_len);
     lua_concat(L, 3);
   }
   lua_rawset(L, -3);
 }
 
+static void push_header_block(lua_State *L, const gc_client *c,
+                              const char *data, size_t len);
+
 /* Pushes a table of the response headers from the raw header block. */
 void gc_push_headers(lua_State *L, const char *data, size_t len) {
+  push_header_block(L, NULL, data, len);
+}
+
+static void push_header_block(lua_State *L, const gc_client *c,
+                              const char *data, size_t len) {
   const char *p = data, *end;
   lua_newtable(L);
   if (data == NULL || len == 0)
@@ -383,7 +454,7 @@ void gc_push_headers(lua_State *L, const char *data, size_t len) {
       while (vend > v &&
              (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
         vend--;
-      add_header(L, p, (size_t)(colon - p), v, (size_t)(vend - v));
+      add_header(L, c, p, (size_t)(colon - p), v, (size_t)(vend - v));
     }
     p = eol ? eol + 1 : NULL;
   }
@@ -391,15 +462,16 @@ void gc_push_headers(lua_State *L, const char *data, size_t len) {
 
 /* The same table from the headers libcurl kept of the final response (not
  * those of 1xx answers or trailers). */
-static void push_easy_headers(lua_State *L, CURL *easy) {
+static void push_easy_headers(lua_State *L, const gc_client *c, CURL *easy) {
   lua_newtable(L);
 #ifdef GC_HEADER_API
   {
     struct curl_header *h = NULL;
     while ((h = curl_easy_nextheader(easy, CURLH_HEADER, -1, h)) != NULL)
-      add_header(L, h->name, strlen(h->name), h->value, strlen(h->value));
+      add_header(L, c, h->name, strlen(h->name), h->value, strlen(h->value));
   }
 #else
+  (void)c;
   (void)easy;
 #endif
 }
@@ -462,10 +534,9 @@ void gc_easy_init(const gc_client *c, CURL *easy, gc_easy_state *state,
     curl_easy_setopt(easy, CURLOPT_CAPATH, c->capath);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, body_buf);
-  if (!c->header_api) {
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, header_buf);
-  }
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION,
+                   c->header_api ? on_header_count : on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, header_buf);
 }
 
 /* Sets the URL unless the handle has it already, and remembers it. */
@@ -542,6 +613,22 @@ static int push_expected_object(lua_State *L, gc_buffer *body,
   return 0;
 }
 
+/* libcurl refuses a header line longer than it keeps (300 KB since the
+ * fix for CVE-2023-38039) before any callback sees it, and says "Out of
+ * memory" (CURLE_TOO_LARGE from 8.6 on). A status line that arrived and
+ * no body yet tell that case from memory really running out. */
+static int headers_refused(CURL *easy, CURLcode rc, const gc_buffer *body) {
+  long status = 0;
+#if LIBCURL_VERSION_NUM >= 0x080600
+  if (rc == CURLE_TOO_LARGE)
+    return 1;
+#endif
+  if (rc != CURLE_OUT_OF_MEMORY || body->len != 0)
+    return 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  return status != 0;
+}
+
 int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
                     gc_buffer *body, const gc_buffer *headers,
                     const char *errbuf, int *new_connections,
@@ -559,10 +646,19 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
     if (body->overflowed) {
       kind = "too_large";
       message = "the response body is larger than max_response_bytes";
+    } else if (headers->overflowed) {
+      kind = "too_large";
+      message = "the response headers are larger than " GC_MAX_HEADER_TEXT;
+    } else if (headers_refused(easy, rc, body)) {
+      kind = "too_large";
+      message = "a response header line is larger than libcurl accepts";
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
       kind = "timeout";
     }
-    return gc_push_failure(L, kind, message, (int)rc, request_size > 0);
+    gc_push_failure(L, kind, message, (int)rc, request_size > 0);
+    gc_push_redacted(L, c, message, strlen(message));
+    lua_replace(L, -4); /* over the message, below curl_code and sent */
+    return 5;
   }
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);
@@ -570,13 +666,17 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
       status == expect->status &&
       push_expected_object(L, body, expect->unwrap, expect->unwrap_len))
     return 2;
-  lua_pushlstring(L, body->data ? body->data : "", body->len);
-  if (status >= 200 && status <= 299)
+  if (status >= 200 && status <= 299) {
+    lua_pushlstring(L, body->data ? body->data : "", body->len);
     return 2; /* no headers table: nothing reads it on success */
+  }
+  /* A failure's body and headers become error messages: a server that
+   * reflects the request's headers must not put the token in them. */
+  gc_push_redacted(L, c, body->data ? body->data : "", body->len);
   if (c->header_api)
-    push_easy_headers(L, easy);
+    push_easy_headers(L, c, easy);
   else
-    gc_push_headers(L, headers->data, headers->len);
+    push_header_block(L, c, headers->data, headers->len);
   return 3;
 }
 
@@ -659,6 +759,22 @@ static int client_transfer_stats(lua_State *L) {
   return 1;
 }
 
+/* client:redact(s) -> s with the client's token replaced by "[REDACTED]"
+ * (s itself when it has none); for the Lua layer's error messages and the
+ * command-line tool's output. The token never goes to Lua for this. */
+static int client_redact(lua_State *L) {
+  gc_client *c = check_client(L);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  if (c->auth_header == NULL || c->token_len < GC_REDACT_MIN_LEN ||
+      find_bytes(s, len, c->auth_header + c->token_at, c->token_len) == NULL) {
+    lua_settop(L, 2);
+    return 1;
+  }
+  gc_push_redacted(L, c, s, len);
+  return 1;
+}
+
 static int client_endpoint(lua_State *L) {
   gc_client *c = check_client(L);
   if (c->endpoint == NULL)
@@ -685,6 +801,7 @@ void gc_client_open(lua_State *L) {
                                          {"close", client_close},
                                          {"is_closed", client_is_closed},
                                          {"endpoint", client_endpoint},
+                                         {"redact", client_redact},
                                          {"last_request_info",
                                           client_last_request_info},
                                          {"transfer_stats",

@@ -25,12 +25,19 @@ typedef struct gc_easy_state {
 
 enum { GC_BODY_NONE = 0, GC_BODY_EMPTY, GC_BODY_GIVEN };
 
+/* The most response header bytes taken (all lines of the last response);
+ * more fails the transfer as "too_large". */
+#define GC_MAX_HEADER_BYTES ((size_t)64 * 1024)
+#define GC_MAX_HEADER_TEXT "65536 bytes"
+
 typedef struct gc_client {
   CURL *curl;        /* NULL once closed */
   CURLSH *share;     /* connection, DNS and TLS session caches */
   gc_multi *multi;   /* concurrent transfers, made on first use */
   char *endpoint;    /* no trailing slash */
   char *auth_header; /* "X-Auth-Token: ..." or "Authorization: Bearer ..." */
+  size_t token_at;   /* where the token starts in auth_header */
+  size_t token_len;  /* its bytes */
   char *user_agent_header; /* "User-Agent: ...", or NULL for none */
   char *cafile;            /* CA bundle to verify the server with, or NULL */
   char *capath;            /* directory of CA certificates, or NULL */
@@ -103,6 +110,13 @@ int gc_push_outcome(lua_State *L, gc_client *c, CURL *easy, CURLcode rc,
                     gc_buffer *body, const gc_buffer *headers,
                     const char *errbuf, int *new_connections,
                     const gc_expect *expect);
+
+/* Pushes s[0..len) with every occurrence of the client's token replaced
+ * by "[REDACTED]" (a token shorter than GC_REDACT_MIN_LEN is left alone:
+ * it would match ordinary words, and is no real secret). */
+#define GC_REDACT_MIN_LEN 8
+void gc_push_redacted(lua_State *L, const gc_client *c, const char *s,
+                      size_t len);
 
 /* nil, kind, message, curl_code, sent */
 int gc_push_failure(lua_State *L, const char *kind, const char *message,

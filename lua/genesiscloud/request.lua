@@ -73,8 +73,23 @@ end
 -- go over a fresh connection.
 local FRESH_CONNECTION = { POST = true, DELETE = true }
 
+-- A server may reflect the request's headers, the token among them, into
+-- its answer. The core redacts a failure's body and headers; what JSON
+-- escapes hid from it shows after decoding, so every string an error
+-- carries goes through the core's redaction once more.
+local SCRUBBED = { "message", "code", "retry_after" }
+local function scrub(client, err)
+  if client.redact then
+    for _, field in ipairs(SCRUBBED) do
+      local v = err[field]
+      if type(v) == "string" then err[field] = client:redact(v) end
+    end
+  end
+  return err
+end
+
 -- What one attempt's core answer means: -> result, nil, status | nil, err, status
-local function outcome(method, target, spec, status, payload, headers, curl_code, sent)
+local function outcome(client, method, target, spec, status, payload, headers, curl_code, sent)
   if status == nil then
     -- payload is the kind ("transport", "timeout", ...), headers the message;
     -- `sent` tells whether any of the request left this machine.
@@ -82,6 +97,7 @@ local function outcome(method, target, spec, status, payload, headers, curl_code
       sent = sent, method = method, path = target }
   end
   local result, err = request.interpret(method, target, spec, status, payload, headers)
+  if err then scrub(client, err) end
   return result, err, status
 end
 
@@ -206,7 +222,8 @@ function request.send(client, method, path, spec)
       if not policy.debug then return payload end
       result = payload
     else
-      result, err, status = outcome(method, target, spec, status, payload, headers, curl_code, sent)
+      result, err, status = outcome(client, method, target, spec, status, payload, headers,
+        curl_code, sent)
     end
     if not job then
       job = { method = method, target = target, body = body, spec = spec, attempt = 0,
@@ -310,7 +327,7 @@ function Pipeline:fill()
         router.owners[tag] = self
         self.nactive = self.nactive + 1
       else
-        local _, err = outcome(job.method, job.target, job.spec, nil, kind, message,
+        local _, err = outcome(self.client, job.method, job.target, job.spec, nil, kind, message,
           curl_code, sent)
         self:finish(job, nil, err, nil, job.t0)
       end
@@ -336,7 +353,7 @@ function Pipeline:complete(packed)
   if not job then return end
   self.active[tag] = nil
   self.nactive = self.nactive - 1
-  local result, err, status = outcome(job.method, job.target, job.spec,
+  local result, err, status = outcome(self.client, job.method, job.target, job.spec,
     unpack(packed, 2, packed.n))
   self:finish(job, result, err, status, job.t0)
 end

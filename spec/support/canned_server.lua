@@ -139,6 +139,46 @@ local function walk_route(method, path)
   return { 200, "application/json", WALK[shape](page) }
 end
 
+-- Answers made from the request (core helper's routes): a server that
+-- reflects the request's credentials into its error (as JSON, JSON with
+-- every character \u-escaped, plain text, response headers, a 200 that
+-- is not JSON), and a response whose headers are 10 MB.
+local function credentials(req)
+  return "X-Auth-Token=" .. (req:get("x-auth-token") or "") .. " Authorization="
+    .. (req:get("authorization") or "")
+end
+local function json_escaped(s)
+  return (s:gsub(".", function(ch) return ("\\u%04x"):format(ch:byte()) end))
+end
+local dynamic = {
+  ["GET /compute/v1/security-groups/reflect-json"] = function(req)
+    return { 401, "application/json", '{"code":"' .. credentials(req) .. '","message":"bad '
+      .. credentials(req) .. '"}' }
+  end,
+  ["GET /compute/v1/security-groups/reflect-escaped"] = function(req)
+    return { 403, "application/json", '{"code":"x","message":"' .. json_escaped(credentials(req))
+      .. '"}' }
+  end,
+  ["GET /compute/v1/security-groups/reflect-text"] = function(req)
+    return { 500, "text/plain", "you sent " .. credentials(req) }
+  end,
+  ["GET /compute/v1/security-groups/reflect-200"] = function(req)
+    return { 200, "text/plain", "you sent " .. credentials(req) }
+  end,
+  ["GET /compute/v1/security-groups/reflect-headers"] = function(req)
+    return { 503, "application/json", '{"message":"busy"}', nil,
+      { { "retry-after", credentials(req) }, { "x-echo", credentials(req) } } }
+  end,
+  ["GET /compute/v1/security-groups/many-big-headers"] = function()
+    local extra = {}
+    for i = 1, 100 do extra[i] = { "x-filler-" .. i, string.rep("f", 1000) } end
+    return { 200, "application/json", SG, nil, extra }
+  end,
+  ["GET /compute/v1/security-groups/huge-header"] = function()
+    return { 200, "application/json", SG, nil, { ["x-huge"] = string.rep("h", 10 * 1024 * 1024) } }
+  end,
+}
+
 local server = assert(http_server.listen{
   host = "127.0.0.1",
   port = 0,
@@ -155,6 +195,7 @@ local server = assert(http_server.listen{
         .. quoted("user-agent") .. ',"accept_encoding":' .. quoted("accept-encoding")
         .. ',"accept":' .. quoted("accept") .. "}}" }
     end
+    if dynamic[key] then route = dynamic[key](req) end
     if route[4] then cqueues.sleep(route[4]) end
     local headers = http_headers.new()
     headers:append(":status", tostring(route[1]))
