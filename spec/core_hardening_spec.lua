@@ -207,6 +207,11 @@ describe("oversized response headers", function()
       assert.matches("header", err.message)
     end
     assert.are.equal("echo", assert(c:get_security_group("echo-headers")).id)
+    -- the same through the concurrent transfers
+    local results = c:get_security_groups{ "huge-header", "many-big-headers", "echo-headers" }
+    assert.are.equal("too_large", results[1].kind, tostring(results[1]))
+    assert.are.equal("too_large", results[2].kind, tostring(results[2]))
+    assert.are.equal("echo", results[3].id)
     c:close()
   end)
 end)
