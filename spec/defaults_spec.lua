@@ -1,6 +1,7 @@
 -- The documented defaults of the retry and size options: what
 -- options.resolve fills in, what a client's retry policy really holds, and
--- that the README's option table says the same numbers. A changed default
+-- that the reference of `new` (doc/genesiscloud.ldoc, the LDoc page every
+-- option is documented on) says the same numbers. A changed default
 -- is a change of behaviour for every user who relies on the documentation.
 local genesiscloud = require "genesiscloud"
 local options = require "genesiscloud.options"
@@ -8,12 +9,12 @@ local client_mod = require "genesiscloud.client"
 
 local MiB = 1024 * 1024
 
--- name, value, how the README's option table writes it
+-- name, value, how the reference writes it (`@tparam[opt=...]`)
 local DOCUMENTED = {
-  { "max_retries", 4, "`4`" },
-  { "retry_base", 0.5, "`0.5`" },
-  { "retry_max_wait", 30, "`30`" },
-  { "max_response_bytes", 16 * MiB, "`16 MiB`" },
+  { "max_retries", 4, "4" },
+  { "retry_base", 0.5, "0.5" },
+  { "retry_max_wait", 30, "30" },
+  { "max_response_bytes", 16 * MiB, "16777216" },
 }
 
 local function no_env() return nil end
@@ -28,13 +29,13 @@ describe("documented defaults", function()
       assert.are.equal(value, resolved[name])
     end)
 
-    it(("the README's option table gives %s as %s"):format(name, row[3]), function()
-      local f = assert(io.open("README.md", "r"))
-      local readme = f:read("*a")
+    it(("the reference of new gives %s as %s"):format(name, row[3]), function()
+      local f = assert(io.open("doc/genesiscloud.ldoc", "r"))
+      local ref = f:read("*a")
       f:close()
-      local cell = readme:match("\n|%s*`" .. name .. "`%s*|%s*([^|]-)%s*|")
-      assert.is_not_nil(cell, "no row for `" .. name .. "` in the README's option table")
-      assert.are.equal(row[3], cell)
+      local default = ref:match("@tparam%[opt=([^%]]*)%]%s+%S+%s+opts%." .. name .. "%f[^%w_]")
+      assert.is_not_nil(default, "no @tparam for opts." .. name .. " in doc/genesiscloud.ldoc")
+      assert.are.equal(row[3], default)
     end)
   end
 
