@@ -320,3 +320,73 @@ describe("ensure.absent", function()
     assert.equal(2, client:count("get"))
   end)
 end)
+
+describe("ensure and a server answer it cannot use", function()
+  -- The group the list returns is not a group's shape: ensure returns a
+  -- decode error object and writes nothing, never raising from rules.lua.
+  local cases = {
+    { "rules a number", { rules = 5 } },
+    { "rules a string", { rules = "ingress tcp 22" } },
+    { "a rule a number", { rules = { 5 } } },
+    { "a rule a string", { rules = { "x" } } },
+    { "rules with a name key", { rules = { bad = {} } } },
+    { "description a table", { description = {} } },
+  }
+  for _, case in ipairs(cases) do
+    it("answers a decode error when " .. case[1], function()
+      local fields = { name = "web", rules = { rules.ssh() } }
+      for k, v in pairs(case[2]) do fields[k] = v end
+      local client = store_with(fields)
+      local obj, err = ensure.present(client, res, web())
+      assert.is_nil(obj)
+      assert.is_true(errors.is(err))
+      assert.equal("decode", err.kind)
+      assert.matches("cannot be compared", err.message)
+      assert.equal(0, client:writes())
+    end)
+  end
+
+  it("answers a decode error for a found group without an id", function()
+    local client = store_with(web())
+    for _, obj in pairs(client.objects) do
+      if obj.name == "web" then obj.id = nil end
+    end
+    -- the fake looks objects up by its own key; the list shows the object
+    local obj, err = ensure.absent(client, res, { name = "web" })
+    assert.is_nil(obj)
+    assert.equal("decode", err.kind)
+    assert.matches("has no id", err.message)
+    assert.equal(0, client:writes())
+  end)
+end)
+
+describe("ensure options", function()
+  it("refuses an unknown option before anything is read or written", function()
+    local client = store_with(nil)
+    local obj, err = ensure.present(client, res, web(), { dryrun = true })
+    assert.is_nil(obj)
+    assert.equal("usage", err.kind)
+    assert.equal("ensure_security_group: unknown option 'dryrun' (did you mean 'dry_run'?)", err.message)
+    obj, err = ensure.absent(client, res, { name = "web" }, { wait = { timout = 1 } })
+    assert.is_nil(obj)
+    assert.matches("unknown option 'timout' %(did you mean 'timeout'%?%)", err.message)
+    assert.equal(0, client:count())
+  end)
+
+  it("reads dry_run and wait inside desired too, and checks their values", function()
+    local client = store_with(nil)
+    local _, err = ensure.present(client, res, web{ dry_run = "yes" })
+    assert.equal("usage", err.kind)
+    _, err = ensure.present(client, res, web{ wait = 5 })
+    assert.equal("usage", err.kind)
+    assert.equal(0, client:count())
+  end)
+
+  it("validates and sends a plain copy: a spec read through __index is refused", function()
+    local client = store_with(nil)
+    local obj, err = ensure.present(client, res, setmetatable({}, { __index = web() }))
+    assert.is_nil(obj)
+    assert.equal("validation", err.kind)
+    assert.equal(0, client:count())
+  end)
+end)

@@ -65,10 +65,10 @@ describe("paginate.items", function()
     assert.equal(3, client:count("list"))
   end)
 
-  it("passes unknown options to the API but not max_pages", function()
+  it("passes the parameters given in query to the list call, but not max_pages", function()
     local client = fake.new(res):add(3)
-    for _ in paginate.items(client, res, { per_page = 10, region = "NORD-NO-KRS-1", max_pages = 5 }) do end
-    assert.same({ page = 1, per_page = 10, region = "NORD-NO-KRS-1" }, client.calls[1].args[1])
+    for _ in paginate.items(client, res, { per_page = 10, query = { region = "NORD-NO-KRS-1" }, max_pages = 5 }) do end
+    assert.same({ page = 1, per_page = 10, query = { region = "NORD-NO-KRS-1" } }, client.calls[1].args[1])
   end)
 
   it("stops after max_pages", function()

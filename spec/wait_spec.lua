@@ -176,3 +176,34 @@ describe("wait.for_deleted", function()
     assert.equal(boom, err)
   end)
 end)
+
+describe("wait options", function()
+  it("refuses unknown keys and values of the wrong type, sending nothing", function()
+    local client, clock = setup{ "created" }
+    local cases = {
+      { { timout = 5 }, "unknown option 'timout' (did you mean 'timeout'?)" },
+      { { now = 5 }, "now must be a function" },
+      { { sleep = "x" }, "sleep must be a function" },
+      { { status = 5 }, "status must be a status or a list of statuses" },
+      { { status = {} }, "status must be a status or a list of statuses" },
+      { { error_statuses = { 1 } }, "error_statuses must be a status or a list" },
+    }
+    for i, case in ipairs(cases) do
+      local sg, err = wait.for_status(client, res, "sg-0001", opts(clock, case[1]))
+      assert.is_nil(sg, "case " .. i)
+      assert.equal("usage", err.kind, "case " .. i)
+      assert.is_truthy(err.message:find(case[2], 1, true), err.message)
+    end
+    local ok, err = wait.for_deleted(client, res, "sg-0001", opts(clock, { status = "created" }))
+    assert.is_nil(ok)
+    assert.equal("wait_for_security_group_deleted: unknown option 'status'", err.message)
+    assert.equal(0, client:count())
+  end)
+
+  it("takes one error status as a string", function()
+    local client, clock = setup{ "creating", "error" }
+    local sg, err = wait.for_status(client, res, "sg-0001", opts(clock, { error_statuses = "error" }))
+    assert.is_nil(sg)
+    assert.equal("resource_error", err.kind)
+  end)
+end)

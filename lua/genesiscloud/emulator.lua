@@ -236,7 +236,13 @@ local function check_opts(opts)
   local known = { lua = true, script = true, timeout = true, stderr = true }
   for _, k in ipairs(OPTIONS) do known[k] = true end
   for k in pairs(opts) do
-    if not known[k] then return nil, "unknown option '" .. tostring(k) .. "'" end
+    if not known[k] then
+      -- The same "did you mean" as genesiscloud.new; options.lua needs the
+      -- C core, which an emulator installed on its own may lack.
+      local ok, options = pcall(require, "genesiscloud.options")
+      if ok then return nil, options.unknown_message("emulator.start", k, known) end
+      return nil, "emulator.start: unknown option '" .. tostring(k) .. "'"
+    end
   end
   -- The server's own rules need Lua 5.3+ (its modules use 64-bit integer
   -- operators); on older Lua the server checks them and refuses to start.

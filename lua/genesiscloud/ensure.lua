@@ -13,11 +13,14 @@ local errors = require "genesiscloud.errors"
 local validate = require "genesiscloud.validate"
 local paginate = require "genesiscloud.paginate"
 local wait = require "genesiscloud.wait"
+local options = require "genesiscloud.options"
+local unwrap = require("genesiscloud.client").unwrap
 
 local ensure = {}
 
 -- Keys that steer ensure when given inside `desired`; never sent.
 local CONTROL = { dry_run = true, wait = true }
+local OPTIONS = options.set{ "dry_run", "wait" }
 
 -- The largest page the API allows: fewest requests for a full walk.
 local LIST_OPTS = { per_page = 100 }
@@ -30,7 +33,13 @@ local function usage(message)
   return nil, errors.new{ kind = "usage", message = message }
 end
 
-local function split(desired, opts)
+-- desired (a plain copy: what is validated is what is sent) and opts ->
+-- spec, options | nil, err
+local function split(desired, opts, fname)
+  local ok, err = options.check_keys(fname, opts, OPTIONS)
+  if not ok then return nil, err end
+  desired, err = validate.plain(desired)
+  if not desired then return nil, err end
   local spec, o = {}, {}
   for k, v in pairs(opts or {}) do o[k] = v end
   for k, v in pairs(desired) do
@@ -40,7 +49,26 @@ local function split(desired, opts)
       spec[k] = v
     end
   end
+  if o.dry_run ~= nil and type(o.dry_run) ~= "boolean" then
+    return usage(fname .. ": option 'dry_run' must be true or false, got " .. validate.describe(o.dry_run))
+  end
+  ok, err = wait.check_flag(o.wait, fname)
+  if not ok then return nil, err end
   return spec, o
+end
+
+-- A server answer ensure cannot act on.
+local function bad_answer(res, message)
+  return nil, errors.new{ kind = "decode", method = "GET", path = res.path, message = message }
+end
+
+-- The object found must carry an id to be updated, deleted or waited for.
+local function check_id(res, obj)
+  if type(obj.id) ~= "string" or obj.id == "" then
+    return bad_answer(res, string.format("a %s in the response has no id (got %s)",
+      (res.singular:gsub("_", " ")), validate.describe(obj.id)))
+  end
+  return true
 end
 
 local function key_of(res, spec)
@@ -58,18 +86,12 @@ local function find_one(client, res, key, value)
   local found, anonymous = {}, false
   local leaving = res.deleting_status or "deleting"
   local ok, err = paginate.each(client, res, function(obj)
-    if obj[key] == value and obj.status ~= leaving then
-      found[#found + 1] = obj
-      -- the list may hold objects without ids; one that matches cannot be
-      -- updated or deleted
-      if type(obj.id) ~= "string" or obj.id == "" then anonymous = true end
-    end
+    if type(obj) == "table" and obj[key] == value and obj.status ~= leaving then found[#found + 1] = obj end
   end, LIST_OPTS)
   if not ok then return nil, err end
-  if anonymous then
-    return nil, errors.new{ kind = "decode", status = 200, method = "GET", path = res.path,
-      message = string.format("the list holds a %s with %s %q but no id: ensure cannot act on it",
-        (res.singular:gsub("_", " ")), key, value) }
+  for _, obj in ipairs(found) do
+    ok, err = check_id(res, obj)
+    if not ok then return nil, err end
   end
   if #found > 1 then
     local ids = {}
@@ -115,11 +137,12 @@ end
 -- -> obj, action, plan   action "created" | "updated" | "unchanged"
 -- -> plan, action        with dry_run (nothing written)
 -- -> nil, err
-function ensure.present(client, res, desired, opts)
+function ensure.present(client, res, desired, opts, fname)
   if type(desired) ~= "table" then
     return usage("ensure needs a table describing the wanted " .. res.singular)
   end
-  local spec, o = split(desired, opts)
+  local spec, o = split(desired, opts, fname or ("ensure_" .. res.singular))
+  if not spec then return nil, o end
   if res.validate then
     local ok, err = res.validate(spec)
     if not ok then return nil, err end
@@ -130,6 +153,7 @@ function ensure.present(client, res, desired, opts)
   local current, err = find_one(client, res, key, spec[key])
   if current == nil then return nil, err end
   local changed, details = (res.compare or default_compare)(current or nil, spec)
+  if changed == nil then return nil, details end -- the current object cannot be read
   local action = (not current and "created") or (changed and "updated") or "unchanged"
   local plan = { action = action, id = current and current.id or nil, [key] = spec[key],
                  changes = {}, dry_run = o.dry_run and true or nil }
@@ -140,13 +164,15 @@ function ensure.present(client, res, desired, opts)
   if action == "created" then
     -- The walk above found no live object with this key: the create need
     -- not list again to know what existed before it.
-    obj, err = client["create_" .. res.singular](client, spec, { existing = {} })
+    obj, err = unwrap(client["create_" .. res.singular])(client, spec, { existing = {} })
   elseif action == "updated" then
     local body = res.update_body and res.update_body(current, spec) or spec
-    obj, err = client["update_" .. res.singular](client, current.id, body)
+    obj, err = unwrap(client["update_" .. res.singular])(client, current.id, body)
   end
   if not obj then return nil, err end
   if o.wait then
+    local ok, id_err = check_id(res, obj)
+    if not ok then return nil, id_err end
     obj, err = wait.for_status(client, res, obj.id, wait_opts(o))
     if not obj then return nil, err end
   end
@@ -154,11 +180,12 @@ function ensure.present(client, res, desired, opts)
 end
 
 -- -> true, "deleted" | true, "absent" ; with dry_run: plan, action ; nil, err
-function ensure.absent(client, res, desired, opts)
+function ensure.absent(client, res, desired, opts, fname)
   if type(desired) ~= "table" then
     return usage("ensure_absent needs a table naming the " .. res.singular)
   end
-  local spec, o = split(desired, opts)
+  local spec, o = split(desired, opts, fname or ("ensure_" .. res.singular .. "_absent"))
+  if not spec then return nil, o end
   local key, key_err = key_of(res, spec)
   if not key then return nil, key_err end
 
@@ -171,7 +198,7 @@ function ensure.absent(client, res, desired, opts)
   if not current then return true, "absent" end
 
   local ok
-  ok, err = client["delete_" .. res.singular](client, current.id)
+  ok, err = unwrap(client["delete_" .. res.singular])(client, current.id)
   if not ok then
     -- Deleted by someone else between the lookup and our request.
     if errors.is(err) and err.kind == "api" and err.status == 404 then return true, "absent" end

@@ -57,4 +57,32 @@ function errors.fail(fields)
   return nil, errors.new(fields)
 end
 
+-- PUC Lua 5.1's stand-alone interpreter cannot print a table raised as an
+-- error ("(error object is not a string)") and its assert refuses one, so
+-- there the one line is raised instead of the object. LuaJIT prints the
+-- object with its __tostring, like 5.2 and later.
+errors.raises_strings = _VERSION == "Lua 5.1" and rawget(_G, "jit") == nil
+
+--- Raises an error object: the object itself, or on PUC Lua 5.1 its one
+-- line (see `raises_strings`). Never returns.
+-- @tparam genesiscloud.error err
+function errors.raise(err)
+  if errors.raises_strings then error(tostring(err), 0) end
+  error(err, 0)
+end
+
+--- Like `assert` for this module's `nil, err` returns (also
+-- `genesiscloud.check`): returns all its arguments when `v` is neither nil
+-- nor false, else raises `err` (see `raise`). A string, or nothing, in
+-- place of `err` is made into an error object of kind `"usage"` first.
+-- @usage local sg = genesiscloud.check(client:get_security_group(id))
+function errors.check(v, err, ...)
+  if v then return v, err, ... end
+  if not errors.is(err) then
+    err = errors.new{ kind = "usage",
+      message = err == nil and "check failed (no error given)" or tostring(err) }
+  end
+  return errors.raise(err)
+end
+
 return errors

@@ -1,8 +1,9 @@
 --- Genesis Cloud compute API client.
 --
 --     local genesiscloud = require "genesiscloud"
---     local client = assert(genesiscloud.new{ token = os.getenv("GENESISCLOUD_TOKEN") })
---     local sg = assert(client:get_security_group(id))
+--     local check = genesiscloud.check
+--     local client = check(genesiscloud.new{ token = os.getenv("GENESISCLOUD_TOKEN") })
+--     local sg = check(client:get_security_group(id))
 --
 -- @module genesiscloud
 local core = require "genesiscloud.core"
@@ -19,6 +20,10 @@ return {
   new = client.new,
   errors = errors,
   is_error = errors.is,
+  --- Like `assert` for `nil, err` returns: the arguments when the first is
+  -- not nil/false, else raises the error object (on PUC Lua 5.1 its one
+  -- line). See errors.check.
+  check = errors.check,
   rules = require "genesiscloud.rules",
   validate_security_group = validate.security_group,
   --- The resource descriptions, for code that works on any resource.

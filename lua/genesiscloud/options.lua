@@ -73,6 +73,8 @@ local checks = {
   end,
   auth = one_of{ "x-auth-token", "bearer" },
   update_method = one_of{ "auto", "PUT", "PATCH" },
+  -- "raise": client methods raise the error object instead of returning nil, err
+  errors = one_of{ "return", "raise" },
   max_response_bytes = function(name, v)
     if type(v) ~= "number" or v % 1 ~= 0 or v < 1 or v > 2^30 then
       return "option '" .. name .. "' must be a whole number of bytes from 1 to 2^30, got "
@@ -132,9 +134,10 @@ local function distance(a, b)
   return prev[#b]
 end
 
-local function suggestion(name)
+-- `candidates`: the names to suggest from (a set), `checks` by default.
+local function suggestion(name, candidates)
   local best, best_d
-  for known in pairs(checks) do
+  for known in pairs(candidates or checks) do
     local d = distance(name, known)
     if not best_d or d < best_d or (d == best_d and known < best) then best, best_d = known, d end
   end
@@ -192,6 +195,7 @@ function options.resolve(opts, getenv)
     wall_clock = opts.wall_clock or os.time,
     sleep = opts.sleep or core.sleep,
     random = opts.random or math.random,
+    errors = opts.errors or "return",
   }
   if type(resolved.update_method) == "string" and resolved.update_method ~= "auto" then
     resolved.update_method = resolved.update_method:upper()
@@ -200,7 +204,7 @@ function options.resolve(opts, getenv)
   for _, name in ipairs{ "token", "endpoint", "timeout", "connect_timeout", "user_agent",
       "auth", "update_method", "max_response_bytes", "allow_insecure_http", "cafile", "capath",
       "max_retries", "retry_base", "retry_max_wait", "deadline", "debug",
-      "now", "wall_clock", "sleep", "random" } do
+      "now", "wall_clock", "sleep", "random", "errors" } do
     local check, value, err = checks[name], resolved[name], nil
     if check == "function" then
       if type(value) ~= "function" then err = "option '" .. name .. "' must be a function" end
@@ -217,6 +221,45 @@ function options.resolve(opts, getenv)
       .. " or allow_insecure_http = true)"
   end
   return resolved
+end
+
+-- Per-call options ---------------------------------------------------------
+
+--- The error for an unknown key of a per-call options table, with the same
+-- "did you mean" as `new`.
+-- @tparam string fname the public function, e.g. `"security_groups"`
+-- @param name the unknown key
+-- @tparam table known the accepted keys (a set: name -> true)
+-- @treturn string the message
+function options.unknown_message(fname, name, known)
+  local text = tostring(name)
+  return fname .. ": unknown option '" .. text .. "'"
+    .. (type(name) == "string" and suggestion(text, known) or "")
+end
+
+--- Checks the keys of the options table of one call (`opts` may be nil).
+-- @tparam string fname the public function, for the message
+-- @param opts the options table or nil
+-- @tparam table known the accepted keys (a set: name -> true)
+-- @return `true`, or `nil, err` (an error object, kind `"usage"`)
+function options.check_keys(fname, opts, known)
+  if opts == nil then return true end
+  -- Sorted, so that the same table always gives the same message.
+  local unknown
+  for k in pairs(opts) do
+    if not known[k] and (unknown == nil or tostring(k) < tostring(unknown)) then unknown = k end
+  end
+  if unknown == nil then return true end
+  local errors = require "genesiscloud.errors"
+  return nil, errors.new{ kind = "usage", option = tostring(unknown),
+    message = options.unknown_message(fname, unknown, known) }
+end
+
+--- A set from a list of names, for `check_keys`.
+function options.set(list)
+  local set = {}
+  for _, name in ipairs(list) do set[name] = true end
+  return set
 end
 
 return options

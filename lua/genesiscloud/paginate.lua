@@ -9,6 +9,7 @@ local errors = require "genesiscloud.errors"
 local json = require "genesiscloud.json"
 local request = require "genesiscloud.request"
 local validate = require "genesiscloud.validate"
+local unwrap = require("genesiscloud.client").unwrap
 
 local paginate = {}
 
@@ -16,9 +17,6 @@ local paginate = {}
 -- answers full pages of new objects for ever (or a list of more than a
 -- million objects at 100 a page) ends with a `too_large` error there.
 paginate.PAGE_LIMIT = 10000
-
--- Options that steer the walk and are not sent to the API.
-local CONTROL = { max_pages = true, concurrency = true }
 
 local function new_walk(client, res, opts)
   opts = opts or {}
@@ -30,16 +28,21 @@ local function new_walk(client, res, opts)
     { optional = true, min = 1, max = request.MAX_CONCURRENCY })
   if not ok then return nil, err end
   local name = "list_" .. res.plural
-  local method = client[name]
+  -- the function itself, so that a failure is a value whatever the client's
+  -- `errors` option
+  local method = unwrap(client[name])
   if type(method) ~= "function" then
     return nil, errors.new{ kind = "usage", message = "the client has no method " .. name }
   end
-  local query = {}
-  for k, v in pairs(opts) do
-    if not CONTROL[k] then query[k] = v end
+  -- What is sent: `query` (parameters this module does not know), then
+  -- per_page; page is set per request. The other options steer the walk.
+  local extra, query = {}, {}
+  if type(opts.query) == "table" then
+    for k, v in pairs(opts.query) do extra[k], query[k] = v, v end
   end
+  query.per_page = opts.per_page
   return {
-    client = client, res = res, method = method, query = query,
+    client = client, res = res, method = method, query = query, extra = extra,
     page = opts.page or 1, first_page = opts.page or 1, max_pages = opts.max_pages,
     fetched = 0, seen = 0, seen_ids = {}, seen_pages = {}, done = false, concurrency = opts.concurrency or 1,
   }
@@ -188,6 +191,12 @@ local function page_query(w, page)
   return query
 end
 
+-- The options of the list method for one page (its own `query` field
+-- holds the parameters this module does not know).
+local function page_options(w, page)
+  return { page = page, per_page = w.query.per_page, query = next(w.extra) ~= nil and w.extra or nil }
+end
+
 -- After the first page: with `concurrency` > 1 and a total count, the
 -- pages up to the last one are fetched ahead, at most `concurrency` pages
 -- past the one being used (in flight or waiting), so memory stays bounded.
@@ -248,7 +257,7 @@ local function next_page(w)
   else
     stop_prefetch(w)
     local first = w.fetched == 0
-    items, resp = take(w, w.method(w.client, page_query(w, w.page)))
+    items, resp = take(w, w.method(w.client, page_options(w, w.page)))
     if first and items then start_prefetch(w, resp) end
   end
   if w.done then stop_prefetch(w) end

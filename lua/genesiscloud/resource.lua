@@ -21,23 +21,80 @@ local wait = require "genesiscloud.wait"
 local ensure = require "genesiscloud.ensure"
 local retry = require "genesiscloud.retry"
 local validate = require "genesiscloud.validate"
+local options = require "genesiscloud.options"
 
 local resource = {}
 
+-- Raises an argument error at the caller of the public method.
+local arg_error = client.arg_error
+
 local function check_table_arg(value, n, fname)
   if type(value) ~= "table" then
-    error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, type(value)), 3)
+    arg_error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, type(value)))
   end
 end
 
+-- The longest id accepted. Ids are UUIDs; a path this long would be
+-- refused by any server, and a bounded id keeps error messages short.
+resource.MAX_ID_LENGTH = 1024
+
 local function check_id(id, fname)
   if type(id) ~= "string" then
-    error(("bad argument #1 to '%s' (string id expected, got %s)"):format(fname, type(id)), 3)
+    arg_error(("bad argument #1 to '%s' (string id expected, got %s)"):format(fname, type(id)))
   end
   if id == "" then
     return errors.fail{ kind = "usage", message = fname .. ": the id is empty" }
   end
+  if #id > resource.MAX_ID_LENGTH then
+    return errors.fail{ kind = "usage", message = ("%s: the id is %d bytes long, more than the %d an id"
+      .. " may have"):format(fname, #id, resource.MAX_ID_LENGTH) }
+  end
   return true
+end
+
+-- Per-call options. A key not listed is refused (a typo must not be
+-- ignored, nor sent to the API); query parameters this module does not
+-- know go in `query`.
+local LIST_OPTIONS = options.set{ "page", "per_page", "query" }
+local WALK_OPTIONS = options.set{ "page", "per_page", "query", "max_pages", "concurrency" }
+local WRITE_OPTIONS = options.set{ "wait" }
+local CREATE_OPTIONS = options.set{ "wait", "existing" }
+local ENSURE_OPTIONS = options.set{ "dry_run", "wait" }
+
+-- The options of a list or walk: raises on a wrong type, -> true | nil, err
+local function check_list_options(opts, fname, known)
+  if opts == nil then return true end
+  check_table_arg(opts, 1, fname)
+  local ok, err = options.check_keys(fname, opts, known)
+  if not ok then return nil, err end
+  if opts.query ~= nil then
+    client.check_query(opts.query, fname)
+    for _, k in ipairs{ "page", "per_page" } do
+      if opts.query[k] ~= nil then
+        return errors.fail{ kind = "usage", message = fname .. ": give '" .. k
+          .. "' as an option of its own, not in 'query'" }
+      end
+    end
+  end
+  return true
+end
+
+-- The query a list call sends: `query` plus page and per_page.
+local function list_query(opts)
+  if opts == nil then return nil end
+  local query = {}
+  for k, v in pairs(opts.query or {}) do query[k] = v end
+  query.page, query.per_page = opts.page, opts.per_page
+  return query
+end
+
+-- `wait`: true, false or wait options. -> true | nil, err
+local function check_write_options(opts, fname, n, known)
+  if opts == nil then return true end
+  check_table_arg(opts, n, fname)
+  local ok, err = options.check_keys(fname, opts, known or WRITE_OPTIONS)
+  if not ok then return nil, err end
+  return wait.check_flag(opts.wait, fname)
 end
 
 -- Every method first refuses a closed client: the error, or nil.
@@ -76,7 +133,7 @@ end
 
 --- Adds the CRUD methods for `res` to the client methods table.
 function resource.install(res)
-  local m = client.methods
+  local m = client.exports
   local s, p = res.singular, res.plural
   local create_name, get_name = "create_" .. s, "get_" .. s
   local get_spec = { unwrap = s } -- request.send never changes a spec
@@ -87,8 +144,8 @@ function resource.install(res)
   local function then_wait(self, obj, err, opts)
     if obj and opts and opts.wait then
       if type(obj.id) ~= "string" or obj.id == "" then
-        return errors.fail{ kind = "decode", status = 200, path = res.path,
-          message = "the answer's " .. s:gsub("_", " ") .. " has no id to wait on" }
+        return errors.fail{ kind = "decode", method = "GET", path = res.path, message = "the "
+          .. s:gsub("_", " ") .. " in the response has no id, so it cannot be waited for" }
       end
       return wait.for_status(self, res, obj.id, type(opts.wait) == "table" and opts.wait or nil)
     end
@@ -198,12 +255,16 @@ function resource.install(res)
 
   m[create_name] = function(self, spec, opts)
     check_table_arg(spec, 1, create_name)
-    if opts ~= nil then check_table_arg(opts, 2, create_name) end
-    local err = closed_error(self)
+    local ok, err = check_write_options(opts, create_name, 2, CREATE_OPTIONS)
+    if not ok then return nil, err end
+    err = closed_error(self)
     if err then return nil, err end
+    -- What is validated is what is sent: a plain copy of the spec.
+    local body, perr = validate.plain(spec)
+    if not body then return nil, perr end
     if res.validate then
-      local ok, verr = res.validate(spec)
-      if not ok then return nil, verr end
+      local valid, verr = res.validate(body)
+      if not valid then return nil, verr end
     end
     -- What already matches, so that a lost answer is never answered with
     -- someone else's object: given by the caller who has just listed, else
@@ -212,32 +273,34 @@ function resource.install(res)
     if opts and opts.existing ~= nil then
       before, err = resource.given_ids(opts.existing, create_name)
     else
-      before, err = existing_ids(self, key and spec[key] ~= nil and { [spec[key]] = true } or {})
+      before, err = existing_ids(self, key and body[key] ~= nil and { [body[key]] = true } or {})
     end
     if not before then return nil, err end
-    local obj, cerr = create(self, spec, nil, nil, before)
+    local obj, cerr = create(self, body, nil, nil, before)
     return then_wait(self, obj, cerr, opts)
   end
 
   -- The hottest call there is, so it skips closed_error: on a closed
   -- client the core itself answers with the same usage error.
+  local max_id = resource.MAX_ID_LENGTH
   m[get_name] = function(self, id)
-    if type(id) ~= "string" or id == "" then
+    if type(id) ~= "string" or id == "" or #id > max_id then
       local ok, err = check_id(id, get_name)
       if not ok then return nil, err end
     end
     return request.send(self, "GET", resource.item_path(res, id), get_spec)
   end
 
-  m[list_name] = function(self, query)
-    if query ~= nil then check_table_arg(query, 1, list_name) end
-    local err = closed_error(self)
+  m[list_name] = function(self, opts)
+    local ok, err = check_list_options(opts, list_name, LIST_OPTIONS)
+    if not ok then return nil, err end
+    err = closed_error(self)
     if err then return nil, err end
-    if query and res.validate_query then
-      local ok, verr = res.validate_query(query)
-      if not ok then return nil, verr end
+    if opts and res.validate_query then
+      local valid, verr = res.validate_query(opts)
+      if not valid then return nil, verr end
     end
-    local page, lerr = request.send(self, "GET", res.path, { query = query })
+    local page, lerr = request.send(self, "GET", res.path, { query = list_query(opts) })
     if not page then return nil, lerr end
     if type(page[p]) ~= "table" then
       return errors.fail{ kind = "decode", status = 200, method = "GET", path = res.path,
@@ -254,9 +317,12 @@ function resource.install(res)
     local ok, err = check_id(id, update_name)
     if not ok then return nil, err end
     check_table_arg(spec, 2, update_name)
-    if opts ~= nil then check_table_arg(opts, 3, update_name) end
+    ok, err = check_write_options(opts, update_name, 3)
+    if not ok then return nil, err end
     err = closed_error(self)
     if err then return nil, err end
+    spec, err = validate.plain(spec)
+    if not spec then return nil, err end
     local state = client.state(self)
     local configured = state.options.update_method
     local method = configured
@@ -291,17 +357,14 @@ function resource.install(res)
   resource.install_loops(res)
 end
 
-local BULK_OPTIONS = { concurrency = true }
+local BULK_OPTIONS = options.set{ "concurrency" }
 
 -- -> concurrency | nil, err
 local function bulk_options(opts, fname)
   if opts == nil then return request.DEFAULT_CONCURRENCY end
   check_table_arg(opts, 2, fname)
-  for k in pairs(opts) do
-    if not BULK_OPTIONS[k] then
-      return nil, errors.new{ kind = "usage", message = fname .. ": unknown option '" .. tostring(k) .. "'" }
-    end
-  end
+  local known, kerr = options.check_keys(fname, opts, BULK_OPTIONS)
+  if not known then return nil, kerr end
   local ok, err = validate.integer(opts.concurrency, "concurrency",
     { optional = true, min = 1, max = request.MAX_CONCURRENCY })
   if not ok then return nil, err end
@@ -329,7 +392,7 @@ end
 -- array with one entry per input, in input order: the result, or the error
 -- object of that input. Retries apply to each request as for single calls.
 function resource.install_bulk(res, create, existing_ids)
-  local m = client.methods
+  local m = client.exports
   local s, p = res.singular, res.plural
 
   -- ids -> array of calls, with usage errors in place of empty ids
@@ -338,10 +401,11 @@ function resource.install_bulk(res, create, existing_ids)
     local calls, results = {}, {}
     for i, id in ipairs(ids) do
       if type(id) ~= "string" then
-        error(("bad argument #1 to '%s' (string ids expected, got %s at %d)"):format(fname, type(id), i), 3)
+        arg_error(("bad argument #1 to '%s' (string ids expected, got %s at %d)"):format(fname, type(id), i))
       end
-      if id == "" then
-        results[i] = errors.new{ kind = "usage", message = fname .. ": id " .. i .. " is empty" }
+      if id == "" or #id > resource.MAX_ID_LENGTH then
+        results[i] = errors.new{ kind = "usage", message = fname .. ": id " .. i
+          .. (id == "" and " is empty" or " is longer than " .. resource.MAX_ID_LENGTH .. " bytes") }
       else
         calls[i] = { method, resource.item_path(res, id), spec }
       end
@@ -378,15 +442,18 @@ function resource.install_bulk(res, create, existing_ids)
     if not concurrency then return nil, err end
     err = closed_error(self)
     if err then return nil, err end
-    local calls, results = {}, {}
+    local calls, results, bodies = {}, {}, {}
     for i, spec in ipairs(specs) do
       if type(spec) ~= "table" then
-        error(("bad argument #1 to '%s' (tables expected, got %s at %d)"):format(create_name, type(spec), i), 2)
+        arg_error(("bad argument #1 to '%s' (tables expected, got %s at %d)"):format(create_name, type(spec), i))
       end
-      local ok, verr = true, nil
-      if res.validate then ok, verr = res.validate(spec) end
+      -- What is validated is what is sent: a plain copy of each spec.
+      local body, verr = validate.plain(spec)
+      local ok = body ~= nil
+      if ok and res.validate then ok, verr = res.validate(body) end
       if ok then
-        calls[i] = { "POST", res.path, { body = spec, expect = 201, unwrap = s } }
+        bodies[i] = body
+        calls[i] = { "POST", res.path, { body = body, expect = 201, unwrap = s } }
         results[i] = false
       else
         results[i] = verr
@@ -400,7 +467,7 @@ function resource.install_bulk(res, create, existing_ids)
       local values, key = {}, res.key
       if key then
         for i in pairs(calls) do
-          if specs[i][key] ~= nil then values[specs[i][key]] = true end
+          if bodies[i][key] ~= nil then values[bodies[i][key]] = true end
         end
       end
       before, err = existing_ids(self, values)
@@ -415,14 +482,14 @@ function resource.install_bulk(res, create, existing_ids)
     for i, r in ipairs(results) do
       if not errors.is(r) and type(r) == "table" and r.id then claimed[r.id] = true end
       if errors.is(r) and r.ambiguous then
-        local text = json.encode(specs[i]) or tostring(i)
+        local text = json.encode(bodies[i]) or tostring(i)
         same[i] = text
         same[text] = (same[text] or 0) + 1
       end
     end
     for i, r in ipairs(results) do
       if errors.is(r) and r.ambiguous then
-        local obj, cerr = create(self, specs[i], r, claimed, before, same[same[i]])
+        local obj, cerr = create(self, bodies[i], r, claimed, before, same[same[i]])
         same[same[i]] = same[same[i]] - 1
         results[i] = obj or cerr
         if obj and obj.id then claimed[obj.id] = true end
@@ -433,54 +500,67 @@ function resource.install_bulk(res, create, existing_ids)
 end
 
 -- Iterators raise instead of returning nil, err (a `for` cannot take an
--- error value), so a closed client raises its usage error there too.
+-- error value), so a closed client or a bad option raises its usage error
+-- there too.
 local function raise_if_closed(self)
   local err = closed_error(self)
   if err then error(err, 3) end
 end
 
+local function raise_if_bad(opts, fname)
+  local ok, err = check_list_options(opts, fname, WALK_OPTIONS)
+  if not ok then error(err, 3) end
+end
+
 --- Adds iteration, waiting and ensure for `res`. The iterators are tail
 -- calls so that Lua 5.4 gets their fourth, to-be-closed value.
 function resource.install_loops(res)
-  local m = client.methods
+  local m = client.exports
   local s, p = res.singular, res.plural
 
   m[p] = function(self, opts)
+    raise_if_bad(opts, p)
     raise_if_closed(self)
     return paginate.items(self, res, opts)
   end
   m[s .. "_pages"] = function(self, opts)
+    raise_if_bad(opts, s .. "_pages")
     raise_if_closed(self)
     return paginate.pages(self, res, opts)
   end
-  m["all_" .. p] = function(self, opts)
-    local err = closed_error(self)
+  local all_name = "all_" .. p
+  m[all_name] = function(self, opts)
+    local ok, err = check_list_options(opts, all_name, WALK_OPTIONS)
+    if not ok then return nil, err end
+    err = closed_error(self)
     if err then return nil, err end
     return paginate.all(self, res, opts)
   end
-  m["wait_for_" .. s] = function(self, id, opts)
-    local ok, err = check_id(id, "wait_for_" .. s)
-    if not ok then return nil, err end
-    err = closed_error(self)
-    if err then return nil, err end
-    return wait.for_status(self, res, id, opts)
+  for _, name in ipairs{ "wait_for_" .. s, "wait_for_" .. s .. "_deleted" } do
+    local deleted = name:sub(-8) == "_deleted"
+    m[name] = function(self, id, opts)
+      local ok, err = check_id(id, name)
+      if not ok then return nil, err end
+      if opts ~= nil then check_table_arg(opts, 2, name) end
+      ok, err = wait.check_options(opts, name, not deleted)
+      if not ok then return nil, err end
+      err = closed_error(self)
+      if err then return nil, err end
+      if deleted then return wait.for_deleted(self, res, id, opts) end
+      return wait.for_status(self, res, id, opts)
+    end
   end
-  m["wait_for_" .. s .. "_deleted"] = function(self, id, opts)
-    local ok, err = check_id(id, "wait_for_" .. s .. "_deleted")
-    if not ok then return nil, err end
-    err = closed_error(self)
-    if err then return nil, err end
-    return wait.for_deleted(self, res, id, opts)
-  end
-  m["ensure_" .. s] = function(self, desired, opts)
-    local err = closed_error(self)
-    if err then return nil, err end
-    return ensure.present(self, res, desired, opts)
-  end
-  m["ensure_" .. s .. "_absent"] = function(self, desired, opts)
-    local err = closed_error(self)
-    if err then return nil, err end
-    return ensure.absent(self, res, desired, opts)
+  for _, name in ipairs{ "ensure_" .. s, "ensure_" .. s .. "_absent" } do
+    local absent = name:sub(-7) == "_absent"
+    m[name] = function(self, desired, opts)
+      check_table_arg(desired, 1, name)
+      local ok, err = check_write_options(opts, name, 2, ENSURE_OPTIONS)
+      if not ok then return nil, err end
+      err = closed_error(self)
+      if err then return nil, err end
+      if absent then return ensure.absent(self, res, desired, opts, name) end
+      return ensure.present(self, res, desired, opts, name)
+    end
   end
 end
 

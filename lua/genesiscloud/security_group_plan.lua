@@ -3,15 +3,45 @@
 -- Set on the resource description as `res.compare` and `res.update_body`.
 
 local rules = require "genesiscloud.rules"
+local errors = require "genesiscloud.errors"
 
 local plan = {}
+
+-- The rules of a group as the API returned it: a list of tables, or nil.
+-- -> true | nil, err (kind "decode": the answer cannot be compared)
+local function check_current(current)
+  local list = current.rules
+  local bad
+  if list ~= nil and type(list) ~= "table" then
+    bad = "its rules are a " .. type(list) .. ", not a list"
+  elseif list ~= nil then
+    for k, rule in pairs(list) do
+      if type(k) ~= "number" or type(rule) ~= "table" then
+        bad = "its rules hold a " .. type(rule) .. " at " .. tostring(k)
+        break
+      end
+    end
+  end
+  if current.description ~= nil and type(current.description) ~= "string" then
+    bad = "its description is a " .. type(current.description)
+  end
+  if not bad then return true end
+  return nil, errors.new{ kind = "decode", method = "GET", path = "/security-groups",
+    message = string.format("security group %s in the response cannot be compared: %s",
+      tostring(current.id), bad) }
+end
 
 -- current is nil when the group does not exist yet.
 -- -> changed (boolean), details { changes = { description = { from, to } }?,
 --                                 rules = { add = {...}, remove = {...} } }
+-- -> nil, err (kind "decode") when `current` is not a group's shape
 -- A description left out of `desired` is not managed; the API's missing
 -- description and "" are the same. Rules compare as sets (rules.diff).
 function plan.compare(current, desired)
+  if current then
+    local ok, err = check_current(current)
+    if not ok then return nil, err end
+  end
   local changes, changed = {}, false
   local from, to = current and current.description, desired.description
   if to ~= nil and (from or "") ~= to then

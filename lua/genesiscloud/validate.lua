@@ -194,6 +194,62 @@ function validate.known_keys(value, field, allowed)
     table.concat(names, ", "), table.concat(allowed, ", ")))
 end
 
+-- Plain data ----------------------------------------------------------------
+
+-- Metamethods that change what Lua code reads from a table (5.2+ pairs
+-- and ipairs, # on 5.2+, t[k] everywhere).
+local READ_HOOKS = { "__index", "__pairs", "__ipairs", "__len" }
+local getmetatable_ = debug and debug.getmetatable or getmetatable
+
+-- "rules" + 2 -> "rules[2]"; "rules[2]" + "protocol" -> "rules[2].protocol"
+local function item_path(prefix, k)
+  if type(k) == "number" then return (prefix or "") .. "[" .. tostring(k) .. "]" end
+  return path(prefix, tostring(k))
+end
+
+local function plain(value, field, depth)
+  if type(value) ~= "table" then return value end
+  if depth > validate.MAX_DEPTH then
+    return fail(field or "spec", nil, string.format(
+      "%s is nested more than %d levels deep (does it contain itself?)", field or "the spec", validate.MAX_DEPTH))
+  end
+  local mt = getmetatable_(value)
+  if mt ~= nil then
+    for _, hook in ipairs(READ_HOOKS) do
+      if type(mt) ~= "table" or rawget(mt, hook) ~= nil then
+        return fail(field or "spec", value, string.format(
+          "%s is a table with a metatable (%s): only a table's own fields are sent, so pass a plain table",
+          field or "the spec", type(mt) == "table" and hook or "not a table"))
+      end
+    end
+  end
+  local copy = {}
+  for k, v in next, value do
+    local sub, err = plain(v, item_path(field, k), depth + 1)
+    if sub == nil then return nil, err end
+    copy[k] = sub
+  end
+  -- a metatable that changes no read stays (rules print themselves, json
+  -- marks empty objects with one)
+  if mt ~= nil then setmetatable(copy, mt) end
+  return copy
+end
+
+--- Nesting accepted in a spec (the JSON encoder's limit).
+validate.MAX_DEPTH = 64
+
+--- A plain copy of a spec: what is validated and what is sent. Every
+-- table is copied with its own fields only (`next`, as the JSON encoder
+-- sees it on every Lua version); a table whose metatable changes what is
+-- read from it (`__index`, `__pairs`, `__ipairs`, `__len`) is refused, so
+-- that a spec can never pass validation with fields it then does not send.
+-- @param value a spec (anything but a table is returned as is)
+-- @tparam[opt] string field the value's path in messages
+-- @return the copy, or `nil, err` (kind `"validation"`)
+function validate.plain(value, field)
+  return plain(value, field, 1)
+end
+
 -- Security groups -----------------------------------------------------------
 
 validate.PROTOCOLS = { "tcp", "udp", "icmp", "all" }
@@ -254,11 +310,27 @@ end
 -- semantics, name and rules may be left out but are checked when present
 -- @return `true`, or `nil, err`
 function validate.security_group(spec, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      error("bad argument #2 to 'validate_security_group' (table expected, got " .. type(opts) .. ")", 2)
+    end
+    for k in pairs(opts) do
+      if k ~= "partial" then
+        return nil, errors.new{ kind = "usage", message = "validate_security_group: unknown option '"
+          .. tostring(k) .. "' (the one option is 'partial')" }
+      end
+    end
+  end
   local partial = opts and opts.partial
   if type(spec) ~= "table" then
     return fail("spec", spec, "a security group spec must be a table, got " .. describe(spec))
   end
-  local ok, err = validate.string(spec.name, "name",
+  -- Validated as it will be sent.
+  local err
+  spec, err = validate.plain(spec)
+  if not spec then return nil, err end
+  local ok
+  ok, err = validate.string(spec.name, "name",
     { optional = partial, non_empty = true, reserved = validate.RESERVED_NAMES })
   if not ok then return nil, err end
   ok, err = validate.string(spec.description, "description", { optional = true })

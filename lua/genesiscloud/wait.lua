@@ -4,10 +4,18 @@
 
 local errors = require "genesiscloud.errors"
 local validate = require "genesiscloud.validate"
+local options = require "genesiscloud.options"
+local unwrap = require("genesiscloud.client").unwrap
 
 local wait = {}
 
 wait.DEFAULTS = { timeout = 300, interval = 2, backoff = 1.5, max_interval = 30 }
+
+-- The options of a wait; `status` only when waiting for a status.
+local OPTIONS = options.set{ "timeout", "interval", "backoff", "max_interval", "now", "sleep",
+  "error_statuses", "status" }
+local DELETED_OPTIONS = options.set{ "timeout", "interval", "backoff", "max_interval", "now", "sleep",
+  "error_statuses" }
 
 local function label(res)
   return (res.singular:gsub("_", " "))
@@ -25,13 +33,77 @@ local function check_number(value, field)
     field, min and "of at least 0" or "above 0", validate.describe(value)))
 end
 
+-- A status, or a non-empty list of them.
+local function check_statuses(value, field)
+  if type(value) == "string" and value ~= "" then return true end
+  if type(value) == "table" and value[1] ~= nil then
+    local ok = true
+    for k, v in pairs(value) do
+      if type(k) ~= "number" or type(v) ~= "string" or v == "" then ok = false end
+    end
+    if ok then return true end
+  end
+  return usage(string.format("%s must be a status or a list of statuses (strings), got %s",
+    field, validate.describe(value)))
+end
+
+--- Checks the keys and values of wait options (`opts` may be nil) before
+-- anything is sent. `for_status`: the options of a wait for a status (with
+-- `status`), else of a wait for deletion.
+-- @return `true`, or `nil, err` (kind `"usage"`)
+function wait.check_options(opts, fname, for_status)
+  if opts == nil then return true end
+  if type(opts) ~= "table" then
+    return usage(fname .. ": the wait options must be a table, got " .. validate.describe(opts))
+  end
+  local ok, err = options.check_keys(fname, opts, for_status and OPTIONS or DELETED_OPTIONS)
+  if not ok then return nil, err end
+  for key in pairs(wait.DEFAULTS) do
+    if opts[key] ~= nil then
+      ok, err = check_number(opts[key], key)
+      if not ok then return nil, err end
+    end
+  end
+  if opts.backoff ~= nil and opts.backoff < 1 then
+    return usage("backoff must be at least 1, got " .. validate.describe(opts.backoff))
+  end
+  for _, key in ipairs{ "now", "sleep" } do
+    if opts[key] ~= nil and type(opts[key]) ~= "function" then
+      return usage(string.format("%s must be a function, got %s", key, validate.describe(opts[key])))
+    end
+  end
+  if opts.status ~= nil then
+    ok, err = check_statuses(opts.status, "status")
+    if not ok then return nil, err end
+  end
+  if opts.error_statuses ~= nil then
+    ok, err = check_statuses(opts.error_statuses, "error_statuses")
+    if not ok then return nil, err end
+  end
+  return true
+end
+
+--- Checks the `wait` option of a write (create, update, ensure): nil,
+-- true, false or wait options. -> `true` | `nil, err`
+function wait.check_flag(value, fname)
+  if value == nil or type(value) == "boolean" then return true end
+  if type(value) ~= "table" then
+    return usage(fname .. ": option 'wait' must be true, false or a table of wait options, got "
+      .. validate.describe(value))
+  end
+  return wait.check_options(value, fname .. " (wait)", true)
+end
+
 -- Checks options once and returns the settings of one wait.
-local function settings(client, res, id, opts)
+local function settings(client, res, id, opts, for_status)
+  local ok, err = wait.check_options(opts, "wait_for_" .. res.singular
+    .. (for_status and "" or "_deleted"), for_status)
+  if not ok then return nil, err end
   opts = opts or {}
   if type(id) ~= "string" or id == "" then
     return usage(string.format("the %s id must be a non-empty string, got %s", label(res), validate.describe(id)))
   end
-  local get = client["get_" .. res.singular]
+  local get = unwrap(client["get_" .. res.singular])
   if type(get) ~= "function" then
     return usage("the client has no method get_" .. res.singular)
   end
@@ -39,11 +111,8 @@ local function settings(client, res, id, opts)
   for key, default in pairs(wait.DEFAULTS) do
     local value = opts[key]
     if value == nil then value = default end
-    local ok, err = check_number(value, key)
-    if not ok then return nil, err end
     s[key] = value
   end
-  if s.backoff < 1 then return usage("backoff must be at least 1, got " .. validate.describe(s.backoff)) end
   if opts.now == nil or opts.sleep == nil then
     local clock = require "genesiscloud.clock"
     s.now, s.sleep = opts.now or clock.now, opts.sleep or clock.sleep
@@ -52,7 +121,8 @@ local function settings(client, res, id, opts)
   end
   -- Statuses that mean the object will never get there.
   s.failed = {}
-  for _, status in ipairs(opts.error_statuses or res.error_statuses or { res.error_status or "error" }) do
+  local failed = opts.error_statuses or res.error_statuses or { res.error_status or "error" }
+  for _, status in ipairs(type(failed) == "table" and failed or { failed }) do
     s.failed[status] = true
   end
   return s
@@ -92,7 +162,7 @@ end
 -- (list; default res.error_statuses, or { res.error_status or "error" }).
 -- -> object | nil, err
 function wait.for_status(client, res, id, opts)
-  local s, err = settings(client, res, id, opts)
+  local s, err = settings(client, res, id, opts, true)
   if not s then return nil, err end
   local status = opts and opts.status or res.ready_status or "created"
   local wanted, wanted_text = wanted_set(status)
@@ -117,7 +187,7 @@ end
 
 -- Waits until GET answers 404. -> true | nil, err
 function wait.for_deleted(client, res, id, opts)
-  local s, err = settings(client, res, id, opts)
+  local s, err = settings(client, res, id, opts, false)
   if not s then return nil, err end
   local last
   local function poll()
