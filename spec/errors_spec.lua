@@ -30,5 +30,8 @@ describe("genesiscloud.errors", function()
 
   it("insists on kind and message", function()
     assert.has_error(function() errors.new{ kind = "api" } end)
+    local ok, err = pcall(function() errors.new("boom") end)
+    assert.is_false(ok)
+    assert.matches("errors_spec.lua:%d+: bad argument #1 to 'errors.new'", err)
   end)
 end)

@@ -202,3 +202,30 @@ describe("rule sets", function()
     assert.same({ add = {}, remove = {} }, d)
   end)
 end)
+
+describe("rules set operations given what is not a list of rules", function()
+  it("raise a bad argument naming the function, the argument and the item", function()
+    local cases = {
+      { function() rules.normalize{ 5 } end, "bad argument #1 to 'rules.normalize' (rules expected, got number at 1)" },
+      { function() rules.diff({}, { rules.ssh(), "ingress tcp 22" }) end,
+        "bad argument #2 to 'rules.diff' (rules expected, got string at 2)" },
+      { function() rules.diff(5, {}) end, "bad argument #1 to 'rules.diff' (table expected, got number)" },
+      { function() rules.equal({}, { true }) end, "bad argument #2 to 'rules.equal' (rules expected, got boolean at 1)" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.matches("rules_spec.lua:%d+: ", err)
+      assert.is_truthy(err:find(case[2], 1, true), err)
+    end
+  end)
+
+  it("read a list's own items only, so a list whose __index never ends still ends", function()
+    local endless = setmetatable({ rules.ssh() }, { __index = function() return rules.http() end })
+    assert.same({ "ingress tcp 22" }, (function()
+      local out = {}
+      for i, r in ipairs(rules.normalize(endless)) do out[i] = rules.format(r) end
+      return out
+    end)())
+  end)
+end)

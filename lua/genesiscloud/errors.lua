@@ -37,8 +37,9 @@ end
 -- @treturn genesiscloud.error the same table, now an error object
 -- @raise when `fields` is not a table or lacks `kind` or `message`
 function errors.new(fields)
-  assert(type(fields) == "table" and fields.kind and fields.message,
-    "errors.new needs kind and message")
+  if type(fields) ~= "table" or fields.kind == nil or fields.message == nil then
+    error("bad argument #1 to 'errors.new' (a table with kind and message expected)", 2)
+  end
   return setmetatable(fields, Error)
 end
 

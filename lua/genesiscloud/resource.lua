@@ -386,6 +386,13 @@ local function run_bulk(self, calls, results, concurrency)
   return results
 end
 
+-- The length of a list as sent: its own items 1..n, whatever its metatable.
+local function own_length(t)
+  local n = 0
+  while rawget(t, n + 1) ~= nil do n = n + 1 end
+  return n
+end
+
 --- Adds the bulk methods for `res`: `get_<plural>(ids, opts)`,
 -- `delete_<plural>(ids, opts)` and `create_<plural>(specs, opts)`. Each runs
 -- its requests with `opts.concurrency` (default 8) in flight and returns an
@@ -399,7 +406,9 @@ function resource.install_bulk(res, create, existing_ids)
   local function id_calls(ids, fname, method, spec)
     check_table_arg(ids, 1, fname)
     local calls, results = {}, {}
-    for i, id in ipairs(ids) do
+    local n = own_length(ids)
+    for i = 1, n do
+      local id = rawget(ids, i)
       if type(id) ~= "string" then
         arg_error(("bad argument #1 to '%s' (string ids expected, got %s at %d)"):format(fname, type(id), i))
       end
@@ -410,7 +419,7 @@ function resource.install_bulk(res, create, existing_ids)
         calls[i] = { method, resource.item_path(res, id), spec }
       end
     end
-    return calls, results, #ids
+    return calls, results, n
   end
 
   local function bulk_ids(name, method, spec)
@@ -443,7 +452,8 @@ function resource.install_bulk(res, create, existing_ids)
     err = closed_error(self)
     if err then return nil, err end
     local calls, results, bodies = {}, {}, {}
-    for i, spec in ipairs(specs) do
+    for i = 1, own_length(specs) do
+      local spec = rawget(specs, i)
       if type(spec) ~= "table" then
         arg_error(("bad argument #1 to '%s' (tables expected, got %s at %d)"):format(create_name, type(spec), i))
       end

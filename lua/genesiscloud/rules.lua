@@ -215,19 +215,23 @@ local function rule_key(rule)
   }, "\0")
 end
 
---- A sorted copy of a list of rules (direction, protocol, ports), with
--- duplicates removed. `22` and `22.0` are the same port, and "all ports"
--- written as no ports or as 1-65535 is the same rule. Extra keys a server
--- may add to rules are ignored.
--- @tparam table list rules
--- @treturn table new rule tables
--- @raise when `list` is not a table
-function rules.normalize(list)
+-- `fname`, `n`, `level`: the public function, the argument and the level
+-- of its caller, for the message when `list` is not a list of rules.
+local function normalize(list, fname, n, level)
   if type(list) ~= "table" then
-    error("bad argument #1 to 'rules.normalize' (table expected, got " .. type(list) .. ")", 2)
+    error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, type(list)), level)
   end
   local by_key, keys = {}, {}
-  for _, rule in ipairs(list) do
+  -- The list's own items (as the JSON encoder sends them), whatever its
+  -- metatable says.
+  local i = 1
+  while true do
+    local rule = rawget(list, i)
+    if rule == nil then break end
+    if type(rule) ~= "table" then
+      error(("bad argument #%d to '%s' (rules expected, got %s at %d)"):format(n, fname, type(rule), i), level)
+    end
+    i = i + 1
     local c = canonical(rule)
     local key = rule_key(c)
     if not by_key[key] then
@@ -237,13 +241,24 @@ function rules.normalize(list)
   end
   table.sort(keys)
   local out = {}
-  for i, key in ipairs(keys) do out[i] = by_key[key] end
+  for j, key in ipairs(keys) do out[j] = by_key[key] end
   return out
 end
 
-local function key_set(list)
+--- A sorted copy of a list of rules (direction, protocol, ports), with
+-- duplicates removed. `22` and `22.0` are the same port, and "all ports"
+-- written as no ports or as 1-65535 is the same rule. Extra keys a server
+-- may add to rules are ignored.
+-- @tparam table list rules
+-- @treturn table new rule tables
+-- @raise when `list` is not a list of tables
+function rules.normalize(list)
+  return (normalize(list, "rules.normalize", 1, 3))
+end
+
+local function key_set(list, fname, n, level)
   local set = {}
-  for _, rule in ipairs(rules.normalize(list)) do set[rule_key(rule)] = rule end
+  for _, rule in ipairs(normalize(list, fname, n, level + 1)) do set[rule_key(rule)] = rule end
   return set
 end
 
@@ -263,9 +278,15 @@ end
 -- @tparam table desired rules
 -- @treturn table `{ add = { rules in desired only }, remove = { rules in current only } }`
 -- @usage local d = rules.diff(sg.rules, wanted); for _, r in ipairs(d.add) do print("+ " .. tostring(r)) end
-function rules.diff(current, desired)
-  local cur, want = key_set(current or {}), key_set(desired or {})
+local function diff(current, desired, fname, level)
+  local cur = key_set(current or {}, fname, 1, level + 1)
+  local want = key_set(desired or {}, fname, 2, level + 1)
   return { add = missing(want, cur), remove = missing(cur, want) }
+end
+
+function rules.diff(current, desired)
+  local d = diff(current, desired, "rules.diff", 3) -- not a tail call: the level counts this frame
+  return d
 end
 
 --- Whether two lists hold the same rules, as sets (see `normalize`).
@@ -273,7 +294,7 @@ end
 -- @tparam table b rules
 -- @treturn boolean
 function rules.equal(a, b)
-  local d = rules.diff(a, b)
+  local d = diff(a, b, "rules.equal", 3)
   return #d.add == 0 and #d.remove == 0
 end
 
