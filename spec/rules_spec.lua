@@ -206,7 +206,8 @@ end)
 describe("rules set operations given what is not a list of rules", function()
   it("raise a bad argument naming the function, the argument and the item", function()
     local cases = {
-      { function() rules.normalize{ 5 } end, "bad argument #1 to 'rules.normalize' (rules expected, got number at 1)" },
+      { function() rules.normalize{ 5 } end,
+        "bad argument #1 to 'rules.normalize' (rules expected, got number at 1)" },
       { function() rules.diff({}, { rules.ssh(), "ingress tcp 22" }) end,
         "bad argument #2 to 'rules.diff' (rules expected, got string at 2)" },
       { function() rules.diff(5, {}) end, "bad argument #1 to 'rules.diff' (table expected, got number)" },
