@@ -63,10 +63,16 @@ local function bad_answer(res, message)
 end
 
 -- The object found must carry an id to be updated, deleted or waited for.
-local function check_id(res, obj)
+-- `key`: the field the object was found by, when it came from the list.
+local function check_id(res, obj, key)
   if type(obj.id) ~= "string" or obj.id == "" then
+    local what = (res.singular:gsub("_", " "))
+    if key then
+      return bad_answer(res, string.format("the list holds a %s with %s %q but no id (got %s):"
+        .. " ensure cannot act on it", what, key, tostring(obj[key]), validate.describe(obj.id)))
+    end
     return bad_answer(res, string.format("a %s in the response has no id (got %s)",
-      (res.singular:gsub("_", " ")), validate.describe(obj.id)))
+      what, validate.describe(obj.id)))
   end
   return true
 end
@@ -83,14 +89,14 @@ end
 -- An object that is being deleted is already on its way out: it neither
 -- satisfies "present" nor needs deleting again.
 local function find_one(client, res, key, value)
-  local found, anonymous = {}, false
+  local found = {}
   local leaving = res.deleting_status or "deleting"
   local ok, err = paginate.each(client, res, function(obj)
     if type(obj) == "table" and obj[key] == value and obj.status ~= leaving then found[#found + 1] = obj end
   end, LIST_OPTS)
   if not ok then return nil, err end
   for _, obj in ipairs(found) do
-    ok, err = check_id(res, obj)
+    ok, err = check_id(res, obj, key)
     if not ok then return nil, err end
   end
   if #found > 1 then
