@@ -211,7 +211,8 @@ describe("rules set operations given what is not a list of rules", function()
       { function() rules.diff({}, { rules.ssh(), "ingress tcp 22" }) end,
         "bad argument #2 to 'rules.diff' (rules expected, got string at 2)" },
       { function() rules.diff(5, {}) end, "bad argument #1 to 'rules.diff' (table expected, got number)" },
-      { function() rules.equal({}, { true }) end, "bad argument #2 to 'rules.equal' (rules expected, got boolean at 1)" },
+      { function() rules.equal({}, { true }) end,
+        "bad argument #2 to 'rules.equal' (rules expected, got boolean at 1)" },
     }
     for _, case in ipairs(cases) do
       local ok, err = pcall(case[1])
