@@ -272,18 +272,20 @@ local function missing(a_set, b_set)
   return out
 end
 
---- What changes `current` into `desired`, comparing them as sets (see
--- `normalize`).
--- @tparam table current rules
--- @tparam table desired rules
--- @treturn table `{ add = { rules in desired only }, remove = { rules in current only } }`
--- @usage local d = rules.diff(sg.rules, wanted); for _, r in ipairs(d.add) do print("+ " .. tostring(r)) end
+-- The work of `rules.diff` and `rules.equal`; `fname` and `level` name the
+-- public function in argument errors.
 local function diff(current, desired, fname, level)
   local cur = key_set(current or {}, fname, 1, level + 1)
   local want = key_set(desired or {}, fname, 2, level + 1)
   return { add = missing(want, cur), remove = missing(cur, want) }
 end
 
+--- What changes `current` into `desired`, comparing them as sets (see
+-- `normalize`).
+-- @tparam table current rules
+-- @tparam table desired rules
+-- @treturn table `{ add = { rules in desired only }, remove = { rules in current only } }`
+-- @usage local d = rules.diff(sg.rules, wanted); for _, r in ipairs(d.add) do print("+ " .. tostring(r)) end
 function rules.diff(current, desired)
   local d = diff(current, desired, "rules.diff", 3) -- not a tail call: the level counts this frame
   return d
