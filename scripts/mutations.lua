@@ -120,8 +120,8 @@ return {
 
   -- ---- command line ----------------------------------------------------
   { id = "cli-internal-exit-1", file = "lua/genesiscloud/cli/fail.lua",
-    from = "fail.OK, fail.API, fail.USAGE, fail.INTERNAL = 0, 1, 2, 70",
-    to = "fail.OK, fail.API, fail.USAGE, fail.INTERNAL = 0, 1, 2, 1",
+    from = "fail.OK, fail.API, fail.USAGE, fail.WAIT, fail.INTERNAL = 0, 1, 2, 3, 70",
+    to = "fail.OK, fail.API, fail.USAGE, fail.WAIT, fail.INTERNAL = 0, 1, 2, 3, 1",
     specs = { "cli" },
     bug = "an internal error exits 1, like an API error, instead of 70" },
 
