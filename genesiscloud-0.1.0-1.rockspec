@@ -47,7 +47,8 @@ build = {
   type = "builtin",
   modules = {
     ["genesiscloud.core"] = {
-      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/json_decode.c" },
+      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/json_decode.c",
+                  "src/url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "pthread" },
       incdirs = { "$(CURL_INCDIR)" },
@@ -76,6 +77,7 @@ build = {
     ["genesiscloud.emulator.router"] = "lua/genesiscloud/emulator/router.lua",
     ["genesiscloud.emulator.validate"] = "lua/genesiscloud/emulator/validate.lua",
     ["genesiscloud.emulator.store"] = "lua/genesiscloud/emulator/store.lua",
+    ["genesiscloud.emulator.hostile"] = "lua/genesiscloud/emulator/hostile.lua",
     ["genesiscloud.emulator.heap"] = "lua/genesiscloud/emulator/heap.lua",
     ["genesiscloud.emulator.request_log"] = "lua/genesiscloud/emulator/request_log.lua",
     ["genesiscloud.emulator.reply"] = "lua/genesiscloud/emulator/reply.lua",
