@@ -56,6 +56,20 @@ return {
     specs = { "cli_exit_codes", "cli" },
     bug = "a library usage error exits the CLI with 1 instead of 2" },
 
+  -- ---- hardening (issue 12) -------------------------------------------
+  { id = "create-claims-preexisting", file = "lua/genesiscloud/resource.lua",
+    from = "          and not (before and before[obj.id]) then", to = "          then",
+    specs = { "ambiguous_create" },
+    bug = "a create whose answer was lost returns an identical group that existed before it" },
+  { id = "paginate-repeat-unchecked", file = "lua/genesiscloud/paginate.lua",
+    from = "  if seen_before(w, items) then", to = "  if false then",
+    specs = { "paginate", "walk_bounds" },
+    bug = "a server repeating a page of id-less items makes a walk run on (no repeated_page error)" },
+  { id = "endpoint-empty-fragment", file = "src/url.c",
+    from = 'const char *mark = strpbrk(url, "?#");', to = 'const char *mark = strpbrk(url, "?");',
+    specs = { "core_hardening" },
+    bug = "an endpoint ending in an empty fragment ('#') is accepted" },
+
   -- ---- C core ----------------------------------------------------------
   { id = "perform-closed-check", file = "src/client.c",
     from = "  if (c->curl == NULL) {\n    luaL_checkoption(L, 2, NULL, gc_methods);",
