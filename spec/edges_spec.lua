@@ -52,6 +52,19 @@ describe("an API error with an empty code", function()
   end)
 end)
 
+describe("a success status other than the operation's", function()
+  it("says which status came and which was expected, not just the body", function()
+    local _, err = request.interpret("DELETE", "/security-groups/x", { expect = 204 }, 200, "{", {})
+    assert.are.equal("api", err.kind)
+    assert.are.equal(200, err.status)
+    assert.are.equal("genesiscloud: DELETE /security-groups/x: 200 unexpected status 200"
+      .. " (expected 204): {", tostring(err))
+    _, err = request.interpret("GET", "/security-groups/x", {}, 302, "", {})
+    assert.are.equal("genesiscloud: GET /security-groups/x: 302 unexpected status 302"
+      .. " (expected 200)", tostring(err))
+  end)
+end)
+
 describe("max_response_bytes at the edge", function()
   local server, size
   local PATH = "/security-groups/big"

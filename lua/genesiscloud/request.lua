@@ -49,10 +49,15 @@ end
 -- The error for a response whose status was not the expected one. The API
 -- sends {"code": ..., "message": ...}; anything else still gives a sane
 -- error with the status and an excerpt of what came back.
-local function api_error(method, path, status, body, headers)
+local function api_error(method, path, status, body, headers, expect)
   local decoded = body ~= "" and json.decode(body) or nil
   local code, message
-  if type(decoded) == "table" then
+  if status < 400 then
+    -- not an error status, just not the one this operation answers with:
+    -- say so, rather than print whatever body came with it
+    message = ("unexpected status %d (expected %d)"):format(status, expect)
+    if body ~= "" then message = message .. ": " .. excerpt(body) end
+  elseif type(decoded) == "table" then
     code = decoded.code
     -- {"code","message"} from the API; RFC 7807 problem details elsewhere
     message = decoded.message or decoded.detail or decoded.title or decoded.error
@@ -445,7 +450,7 @@ end
 function request.interpret(method, target, spec, status, body, headers)
   local expect = spec.expect or 200
   if status ~= expect then
-    return nil, api_error(method, target, status, body, headers)
+    return nil, api_error(method, target, status, body, headers, expect)
   end
   if expect == 204 then return true end -- "No Content": nothing to decode
 
