@@ -185,6 +185,20 @@ describe("genesiscloud.core.decode", function()
       assert_same({ [3] = { [2] = true } }, decode("[null,null,[null,true]]"))
     end)
 
+    it("marks a list that held a null, even a trailing one, and no other", function()
+      assert.is_table(core.list_with_nulls)
+      for _, text in ipairs{ "[null]", "[1,null]", "[null,1]", "[{},null,{}]" } do
+        assert.are.equal(core.list_with_nulls, getmetatable(decode(text)), text)
+      end
+      for _, text in ipairs{ "[]", "[1,2]", '[{"a":null}]', '{"a":null}' } do
+        assert.is_nil(getmetatable(decode(text)), text)
+      end
+      local v = decode('{"l":[[null],[1]]}')
+      assert.are.equal(core.list_with_nulls, getmetatable(v.l[1]))
+      assert.is_nil(getmetatable(v.l[2]))
+      assert.is_nil(getmetatable(v.l))
+    end)
+
     it("at the top returns nil and no message", function()
       local n, v, err = select("#", decode("null")), decode("null")
       assert.are.equal(1, n)

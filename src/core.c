@@ -167,6 +167,8 @@ int luaopen_genesiscloud_core(lua_State *L) {
   lua_setfield(L, -2, "client_methods");
   lua_pushinteger(L, GC_API_JSON_DEPTH);
   lua_setfield(L, -2, "json_max_depth");
+  gc_json_push_nulls_mark(L);
+  lua_setfield(L, -2, "list_with_nulls");
   lua_pushliteral(L, GC_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

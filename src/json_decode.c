@@ -495,10 +495,28 @@ static int parse_object(parser *P, int depth) {
   return VALUE;
 }
 
+/* The metatable a decoded list gets when it held a null (registry, under
+ * the address of this constant). A null leaves a hole, and trailing nulls
+ * leave no trace at all, so `[null]` would read as `[]`: the mark lets the
+ * Lua layer refuse lists of objects with a null in them. */
+static const char nulls_key = 0;
+
+void gc_json_push_nulls_mark(lua_State *L) {
+  gc_rawgetp(L, LUA_REGISTRYINDEX, &nulls_key);
+  if (lua_istable(L, -1))
+    return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "genesiscloud.list_with_nulls");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  gc_rawsetp(L, LUA_REGISTRYINDEX, &nulls_key);
+}
+
 /* NOLINTNEXTLINE(misc-no-recursion): depth is capped at max_depth. */
 static int parse_array(parser *P, int depth) {
   lua_State *L = P->L;
-  int index = 0;
+  int index = 0, nulls = 0;
   lua_createtable(L, depth < HINT_LEVELS ? P->memory->array[depth] : 0, 0);
   P->p++; /* '[' */
   skip_space(P);
@@ -514,6 +532,8 @@ static int parse_array(parser *P, int depth) {
     /* null leaves a hole, as cjson + core.clean always did */
     if (got == VALUE)
       lua_rawseti(L, -2, index);
+    else
+      nulls = 1;
     skip_space(P);
     if (*P->p == ',') {
       P->p++;
@@ -527,6 +547,10 @@ static int parse_array(parser *P, int depth) {
   P->p++;
   if (depth < HINT_LEVELS)
     P->memory->array[depth] = index < MAX_ARRAY_HINT ? index : MAX_ARRAY_HINT;
+  if (nulls) {
+    gc_json_push_nulls_mark(L);
+    lua_setmetatable(L, -2);
+  }
   return VALUE;
 }
 

@@ -27,4 +27,8 @@ int gc_json_decode_member(lua_State *L, const char *text, size_t len,
 /* core.decode(text [, max_depth]) */
 int gc_json_decode(lua_State *L);
 
+/* Pushes the metatable every decoded list that held a null gets (made on
+ * first use, one per Lua state): `core.list_with_nulls`. */
+void gc_json_push_nulls_mark(lua_State *L);
+
 #endif

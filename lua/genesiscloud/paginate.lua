@@ -5,6 +5,7 @@
 -- Iterators (pages, items) raise the error object, because a generic `for`
 -- cannot return `nil, err`; each and all return `nil, err`.
 
+local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local json = require "genesiscloud.json"
 local request = require "genesiscloud.request"
@@ -87,10 +88,14 @@ local function bad_page(w, what)
 end
 
 -- Checks the list of one page: a JSON list of objects, each with a string
--- or number `id` when it has one. The decoder drops `null` from a list and
--- leaves a hole, which shows here as a key past the length.
+-- or number `id` when it has one. The decoder drops `null` from a list
+-- (a hole, or nothing at the end) and marks such a list with the
+-- metatable `core.list_with_nulls`.
 -- -> number of items | nil, err
 local function check_items(w, items)
+  if getmetatable(items) == core.list_with_nulls then
+    return nil, bad_page(w, "has null in place of an item")
+  end
   local n, count = #items, 0
   for k in pairs(items) do
     if type(k) ~= "number" then

@@ -95,6 +95,9 @@ local WALK = {
   ["null-first"] = function() return '{"security_groups":[null,' .. group("a") .. ',' .. group("b") .. ']}' end,
   ["null-middle"] = function() return '{"security_groups":[' .. group("a") .. ',null,' .. group("b") .. ']}' end,
   ["null-list"] = function() return '{"security_groups":null}' end,
+  -- nulls that leave no hole: the only item, the last one
+  ["null-only"] = function() return '{"security_groups":[null]}' end,
+  ["null-last"] = function() return '{"security_groups":[' .. group("a") .. ',null]}' end,
   -- full pages of new groups for ever (ids from the page number)
   ["endless"] = function(page)
     return '{"security_groups":[' .. group("e" .. page .. "a") .. ',' .. group("e" .. page .. "b") .. ']}'
