@@ -59,6 +59,16 @@ function helper.run(command)
   return text or out, code == 0, "exit", code
 end
 
+--- The package.cpath for a separate, uninstrumented interpreter that a
+-- spec starts (a script run as a user would): package.cpath itself, except
+-- under `make asan`, whose ASan-built core ($(BUILD)/asan/) cannot load
+-- into a process without the ASan runtime preloaded ("ASan runtime does
+-- not come first in initial library list"); there the normal build
+-- ($(BUILD)/, which `make asan` builds too), the core the examples use.
+function helper.child_cpath()
+  return (package.cpath:gsub("/asan/%?%.so", "/?.so"))
+end
+
 --- A free TCP port on 127.0.0.1, for servers that cannot take port 0.
 function helper.free_port()
   local socket = require "cqueues.socket"

@@ -181,7 +181,7 @@ describe("an error a script does not catch", function()
     local quote = function(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
     local out, _, _, code = helper.run(("env -u LUA_PATH_5_2 -u LUA_PATH_5_3 -u LUA_PATH_5_4"
       .. " -u LUA_CPATH_5_2 -u LUA_CPATH_5_3 -u LUA_CPATH_5_4 LUA_PATH=%s LUA_CPATH=%s %s %s 2>&1 >/dev/null")
-      :format(quote(package.path), quote(package.cpath), interpreter(), quote(script)))
+      :format(quote(package.path), quote(helper.child_cpath()), interpreter(), quote(script)))
     os.remove(script)
     return out, code
   end
