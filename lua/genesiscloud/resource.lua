@@ -167,6 +167,7 @@ function resource.install(res)
     end, { per_page = 100 })
     if not ok then
       err.message = "nothing was sent: listing the existing " .. label .. "s first failed: " .. err.message
+      err.created = false -- provably: the POST was never sent
       return nil, err
     end
     return ids
@@ -246,6 +247,7 @@ function resource.install(res)
       if found == nil then return nil, unknown_outcome(spec, err, why, ids) end
       if attempts > policy.max_retries then
         err.message = err.message .. " (the " .. label .. " was not created: none was found after the failure)"
+        err.created = false
         return nil, err
       end
       policy.sleep(retry.delay(attempts, policy, err))

@@ -94,7 +94,7 @@ function chaos.run_against(emu, operations, fault_rate, seed)
         if sg then
           model[sg.id] = { name = name, description = "d0" }
           live[#live + 1] = sg.id
-        else
+        elseif cerr.created ~= false then -- false: provably not created
           uncertain_names[name] = { op = "create", n = n, name = name, error = cerr }
         end
         return sg, cerr
