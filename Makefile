@@ -284,7 +284,7 @@ embed-check: deps build $(EMBED_HOST)
 
 # ---- Benchmark --------------------------------------------------------------
 
-.PHONY: bench bench-deps
+.PHONY: bench bench-deps bench-compare
 
 # `make bench`: bench/run.lua starts nginx (static JSON) and the emulator on
 # loopback, compares this module with a raw libcurl C program, Debian's
@@ -313,3 +313,17 @@ bench: deps bench-deps build $(BENCH_BUILD)/raw_get
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" \
 	  LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" \
 	  $(LUA) bench/run.lua
+
+# The same benchmark with another revision of this module run side by side
+# (GET one group and the listing speed-up, as ratios to it): a change that
+# must not slow things down is measured in one run, before and after.
+#   make bench-compare BASELINE=<git revision>   (default: HEAD~1)
+BASELINE ?= HEAD~1
+BASELINE_DIR = /tmp/genesiscloud-bench-baseline
+bench-compare: deps bench-deps build
+	rm -rf $(BASELINE_DIR) && git worktree prune
+	git worktree add --detach $(BASELINE_DIR) $(BASELINE)
+	$(MAKE) --no-print-directory -C $(BASELINE_DIR) build
+	$(MAKE) --no-print-directory bench BENCH_BASELINE=$(BASELINE_DIR) \
+	  BENCH_ONLY=$${BENCH_ONLY:-per_request,listing}; \
+	  rc=$$?; git worktree remove --force $(BASELINE_DIR); exit $$rc

@@ -17,6 +17,9 @@
 --   BENCH_GROUPS   groups in the emulator for the listing      (10000)
 --   BENCH_LATENCY  seconds the emulator adds per response      (0.02)
 --   BENCH_MEM_N    requests on one client for the RSS check    (100000)
+--   BENCH_BASELINE another checkout of this module, already built (`make
+--                  bench-compare` makes one): its GET and its listing run
+--                  side by side with this one's, as ratios
 --   BENCH_ONLY     sections to run, a comma list of per_request, listing,
 --                  memory (all). A partial run prints its tables but
 --                  leaves bench/results/ alone.
@@ -54,6 +57,8 @@ local PAGES    = math.ceil(GROUPS / 100)
 local ROOT     = assert(os.getenv("BENCH_ROOT"), "BENCH_ROOT (the checkout) is not set")
 local RAW_GET  = assert(os.getenv("BENCH_RAW_GET"), "BENCH_RAW_GET (the raw C program) is not set")
 local CORE_51  = os.getenv("BENCH_CORE_51")   -- directory holding genesiscloud/core.so for 5.1
+local BASELINE = os.getenv("BENCH_BASELINE")  -- another built checkout, compared side by side
+if BASELINE == "" then BASELINE = nil end
 local RESULTS  = ROOT .. "/bench/results"
 local C        = ROOT .. "/bench/contenders"
 
@@ -266,6 +271,11 @@ local LUA54_ENV = ("LUA_PATH_5_4=%s LUA_CPATH_5_4=%s"):format(
 local LUA51_ENV = ("LUA_PATH=%s LUA_CPATH=%s"):format(
   q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"), q((CORE_51 or "/nonexistent") .. "/?.so;;"))
 
+-- The baseline runs the same contender scripts (this checkout's) with its
+-- own modules and core.
+local BASELINE_ENV = BASELINE and ("LUA_PATH_5_4=%s LUA_CPATH_5_4=%s"):format(
+  q(BASELINE .. "/lua/?.lua;" .. BASELINE .. "/lua/?/init.lua;;"), q(BASELINE .. "/build/?.so;;"))
+
 -- The User-Agent the module sends by default (lua5.4, like the module runs).
 local MODULE_UA = assert(require("genesiscloud.options").resolve({ token = TOKEN },
   function() return nil end)).user_agent
@@ -287,6 +297,11 @@ local function contenders(kind)
       cmd = ("lua5.4 %s %s %s %s %s %d"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
         GROUP_ID, n), env = LUA54_ENV },
   }
+  if BASELINE then
+    list[#list + 1] = { key = "baseline", name = "the module at BENCH_BASELINE (Lua 5.4)", n = n,
+      cmd = ("lua5.4 %s %s %s %s %s %d"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
+        GROUP_ID, n), env = BASELINE_ENV }
+  end
   -- The breakdown: the same client with fewer layers (see module.lua).
   list[#list + 1] = { key = "core", name = "  breakdown: its C core alone (client:perform, no decoding)", n = n,
     cmd = ("lua5.4 %s %s %s %s %s %d core"):format(q(C .. "/module.lua"), q(nginx.base), TOKEN, kind,
@@ -456,6 +471,34 @@ local function listing(emu, client)
   return result
 end
 
+-- The listing speed-up of this checkout and of the baseline, side by side:
+-- each walk its own process (iterate.lua), sequential and concurrency 8,
+-- interleaved round by round. -> { current = {seq, c8}, baseline = ... }
+local function baseline_walks(emu)
+  assert(emu:configure{ latency = LATENCY })
+  local trees = { { key = "current", env = LUA54_ENV }, { key = "baseline", env = BASELINE_ENV } }
+  local times = {}
+  for _, t in ipairs(trees) do times[t.key] = { [1] = {}, [8] = {} } end
+  for rep = 1, REPS do
+    for i = 0, 1 do
+      local t = trees[(rep + i) % 2 + 1]
+      for _, conc in ipairs{ 1, 8 } do
+        local r = assert(timed(t.env, ("lua5.4 %s %s %s %d iterate"):format(q(C .. "/iterate.lua"),
+          q(emu.endpoint), TOKEN, conc)))
+        assert(r.out:match("count=(%d+)") == tostring(GROUPS), "walk saw " .. r.out)
+        local list = times[t.key][conc]
+        list[#list + 1] = r.elapsed
+        log("listing (%s) concurrency %d rep %d: %.3f s", t.key, conc, rep, r.elapsed)
+      end
+    end
+  end
+  local out = {}
+  for key, t in pairs(times) do
+    out[key] = { seq = median(t[1]), c8 = median(t[8]), speedup = median(t[1]) / median(t[8]) }
+  end
+  return out
+end
+
 -- Peak RSS of processes walking the same groups (no added latency: the
 -- memory does not depend on it).
 local function memory(emu)
@@ -544,6 +587,18 @@ local function targets(r)
       out[#out + 1] = ("- The same against the C program sending the module's headers: %s."):format(
         judged(mid, lo, hi, 0.85))
     end
+  end
+  local base = r.one and row(r.one, "baseline")
+  if m and base and base.ratio then
+    local mid, lo, hi = paired_ratio(m.runs, base.runs)
+    out[#out + 1] = ("- GET one group within 3%% of the baseline (its requests/s over the baseline's): %s.")
+      :format(judged(mid, lo, hi, 0.97))
+  end
+  if r.compare then
+    local cur, old = r.compare.current, r.compare.baseline
+    out[#out + 1] = ("- Listing speed-up (concurrency 8 over sequential, %g ms latency) within 3%% of the "
+      .. "baseline: %.2fx against %.2fx (%.3f of it), %s."):format(LATENCY * 1000, cur.speedup, old.speedup,
+      cur.speedup / old.speedup, verdict(cur.speedup / old.speedup >= 0.97))
   end
   if m and lc and lc.ratio then
     local mid, lo, hi = paired_ratio(m.runs, lc.runs)
@@ -703,19 +758,20 @@ local function main()
       r.list = listing(emu, client)
       r.list.nginx = list_nginx
     end
+    if SECTIONS.listing and BASELINE then r.compare = baseline_walks(emu) end
     if SECTIONS.memory then r.mem = memory(emu) end
     client:close()
     emu:stop()
   end
   local md = report(r)
   print(md)
-  if ALL then
+  if ALL and not BASELINE then
     assert(sh("mkdir -p " .. q(RESULTS)))
     write_file(RESULTS .. "/results.md", md)
     charts(r.one, r.page, r.list)
     log("wrote %s/results.md, %s/per_request.png, %s/listing.png", RESULTS, RESULTS, RESULTS)
   else
-    log("BENCH_ONLY: partial run, %s left as it was", RESULTS)
+    log("BENCH_ONLY or BENCH_BASELINE: %s left as it was", RESULTS)
   end
 end
 
