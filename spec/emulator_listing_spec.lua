@@ -11,7 +11,7 @@ end
 local helper = require "helper"
 local store = require "genesiscloud.emulator.store"
 local heap = require "genesiscloud.emulator.heap"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local T0, AUTH = helper.EMULATOR_T0, helper.EMULATOR_AUTH
 local new, call = helper.emulator_state, helper.emulator_call

@@ -3,7 +3,7 @@
 -- lua-http's client and the curl CLI (never the C core).
 
 local emulator = require "genesiscloud.emulator"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 local http_request = require "http.request"
 
 local TOKEN = "spec-secret-token-7f3a"

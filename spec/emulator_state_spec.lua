@@ -8,9 +8,9 @@ if not math.type then
 end
 
 local helper = require "helper"
-local state = require "genesiscloud.emulator.state"
+local state = require "genesiscloud.emulator.app"
 local router = require "genesiscloud.emulator.router"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local null = json.null
 local T0, AUTH = helper.EMULATOR_T0, helper.EMULATOR_AUTH

@@ -4,7 +4,7 @@
 -- repeats the run). What a client must survive: see docs/emulator.md,
 -- "Hostile answers".
 
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local hostile = {}
 

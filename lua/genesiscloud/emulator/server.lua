@@ -10,9 +10,9 @@ local signal = require "cqueues.signal"
 local ce = require "cqueues.errno"
 local http_server = require "http.server"
 local http_headers = require "http.headers"
-local state = require "genesiscloud.emulator.state"
+local state = require "genesiscloud.emulator.app"
 local reply = require "genesiscloud.emulator.reply"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local server = {}
 

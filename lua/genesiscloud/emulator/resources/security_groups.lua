@@ -4,8 +4,8 @@
 -- logging and encoding around them. Another resource (instances, volumes)
 -- is another module of this shape, listed in state.lua.
 
-local json = require "genesiscloud.emulator.json"
-local validate = require "genesiscloud.emulator.validate"
+local json = require "genesiscloud.emulator.wire_json"
+local validate = require "genesiscloud.emulator.request_checks"
 local reply = require "genesiscloud.emulator.reply"
 
 local KIND = "security_group"

@@ -66,15 +66,15 @@ end
 -- The server program, found from where this file was loaded, so that it
 -- needs no PATH: returns its path and whether it is run as it is (true) or
 -- given to a Lua interpreter (false).
---  * a checkout: <checkout>/lua/genesiscloud/emulator.lua -> the Lua script
---    <checkout>/bin/genesiscloud-emulator;
---  * a LuaRocks tree: <tree>/share/lua/5.x/genesiscloud/emulator.lua ->
+--  * a checkout: <checkout>/lua/genesiscloud/emulator/init.lua -> the Lua
+--    script <checkout>/bin/genesiscloud-emulator;
+--  * a LuaRocks tree: <tree>/share/lua/5.x/genesiscloud/emulator/init.lua ->
 --    <tree>/bin/genesiscloud-emulator, the wrapper LuaRocks wrote, which
 --    sets the tree's paths and runs the tree's Lua;
 --  * else `genesiscloud-emulator` on PATH.
 local function find_script()
   local source = debug.getinfo(1, "S").source
-  local dir = source:match("^@(.-)/?genesiscloud/emulator%.lua$")
+  local dir = source:match("^@(.-)/?genesiscloud/emulator/init%.lua$")
   if dir then
     local candidate = (dir ~= "" and dir or ".") .. "/../bin/genesiscloud-emulator"
     if file_exists(candidate) then return candidate, false end
@@ -246,7 +246,7 @@ local function check_opts(opts)
   end
   -- The server's own rules need Lua 5.3+ (its modules use 64-bit integer
   -- operators); on older Lua the server checks them and refuses to start.
-  local state = math.type and require "genesiscloud.emulator.state"
+  local state = math.type and require "genesiscloud.emulator.app"
   for _, f in ipairs(FAULT_FLAGS) do
     if state and opts[f[1]] ~= nil then
       local v, err = state.check_config(f[1], opts[f[1]])

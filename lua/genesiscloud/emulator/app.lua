@@ -6,14 +6,14 @@
 --   local status, body, headers, action =
 --     st:handle("GET", "/compute/v1/security-groups?page=2", nil, nil, { ["x-auth-token"] = "t" })
 
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 local router = require "genesiscloud.emulator.router"
 local store = require "genesiscloud.emulator.store"
 local reply = require "genesiscloud.emulator.reply"
 local faults = require "genesiscloud.emulator.faults"
 local hostile = require "genesiscloud.emulator.hostile"
 local request_log = require "genesiscloud.emulator.request_log"
-local validate = require "genesiscloud.emulator.validate"
+local validate = require "genesiscloud.emulator.request_checks"
 
 local state = {}
 
@@ -23,7 +23,7 @@ state.DEFAULT_TOKEN = "emulator-token"
 
 -- Each resource module brings its routes (see security_groups.lua).
 local RESOURCES = {
-  (require "genesiscloud.emulator.security_groups"), -- () keeps one value
+  (require "genesiscloud.emulator.resources.security_groups"), -- () keeps one value
 }
 
 -- Runtime settings and how to check them (for new{} and /_emulator/config).

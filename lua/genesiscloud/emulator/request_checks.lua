@@ -2,7 +2,7 @@
 -- Each check returns the cleaned value, or nil and a message that names the
 -- field (the message goes into the 400 error body).
 
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local validate = {}
 
