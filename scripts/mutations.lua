@@ -140,15 +140,15 @@ return {
     bug = "an internal error exits 1, like an API error, instead of 70" },
 
   -- ---- emulator --------------------------------------------------------
-  { id = "emulator-create-200", file = "lua/genesiscloud/emulator/resources/security_groups.lua",
-    from = "return one(record, 201)", to = "return one(record)",
+  { id = "emulator-create-200", file = "lua/genesiscloud/emulator/collection.lua",
+    from = "return one(def, record, 201)", to = "return one(def, record)",
     specs = { "emulator_state", "emulator", "contract" },
     bug = "the emulator answers a create with 200 instead of 201" },
   { id = "emulator-per-page-101", file = "lua/genesiscloud/emulator/request_checks.lua",
     from = 'int_param(query, "per_page", 50, 100)', to = 'int_param(query, "per_page", 50, 101)',
     specs = { "emulator_listing", "emulator_state", "emulator" },
     bug = "the emulator accepts per_page=101" },
-  { id = "emulator-last-partial-page", file = "lua/genesiscloud/emulator/resources/security_groups.lua",
+  { id = "emulator-last-partial-page", file = "lua/genesiscloud/emulator/collection.lua",
     from = "if page - 1 <= total // per_page then", to = "if page - 1 < total // per_page then",
     specs = { "emulator_listing", "emulator_state", "emulator" },
     bug = "the emulator's last, partial page comes back empty" },

@@ -1,10 +1,12 @@
 -- The emulator without I/O: configuration, the store, the request log, and
 -- `handle`, which turns one HTTP request into one response. The server
--- (server.lua) only moves bytes; the specs drive `handle` directly.
+-- (server.lua) only moves bytes; the specs drive `handle` directly. The
+-- resources come from resources/init.lua, served by collection.lua; the
+-- control routes are in control.lua.
 --
---   local st = state.new{ token = "t", create_delay = 0, seed = 1, clock = fn }
+--   local app = require("genesiscloud.emulator.app").new{ token = "t", create_delay = 0, seed = 1, clock = fn }
 --   local status, body, headers, action =
---     st:handle("GET", "/compute/v1/security-groups?page=2", nil, nil, { ["x-auth-token"] = "t" })
+--     app:handle("GET", "/compute/v1/security-groups?page=2", nil, nil, { ["x-auth-token"] = "t" })
 
 local json = require "genesiscloud.emulator.wire_json"
 local router = require "genesiscloud.emulator.router"
@@ -13,34 +15,62 @@ local reply = require "genesiscloud.emulator.reply"
 local faults = require "genesiscloud.emulator.faults"
 local hostile = require "genesiscloud.emulator.hostile"
 local request_log = require "genesiscloud.emulator.request_log"
-local validate = require "genesiscloud.emulator.request_checks"
+local checks = require "genesiscloud.emulator.request_checks"
+local registry = require "genesiscloud.emulator.resources"
+local collection = require "genesiscloud.emulator.collection"
+local control = require "genesiscloud.emulator.control"
+local transitions = require "genesiscloud.emulator.transitions"
 
-local state = {}
+local app = {}
 
-state.PREFIX = "/compute/v1"
-state.CONTROL_PREFIX = "/_emulator"
-state.DEFAULT_TOKEN = "emulator-token"
-
--- Each resource module brings its routes (see security_groups.lua).
-local RESOURCES = {
-  (require "genesiscloud.emulator.resources.security_groups"), -- () keeps one value
-}
+app.PREFIX = "/compute/v1"
+app.CONTROL_PREFIX = "/_emulator"
+app.DEFAULT_TOKEN = "emulator-token"
+app.registry = registry
 
 -- Runtime settings and how to check them (for new{} and /_emulator/config).
 local CONFIG = {
   create_delay = { default = 1, check = "delay" },
   update_delay = { default = 1, check = "delay" },
   delete_delay = { default = 0, check = "delay" },
-  put_405 = { default = false, check = "boolean" },
+  put_405 = { default = false, check = "put_405" },
+  transitions = { check = "transitions" }, -- default: {} (no override)
   fault_seed = { check = "fault" }, -- default: `seed`, else from the time
 }
 for key, default in pairs(faults.DEFAULTS) do CONFIG[key] = { default = default, check = "fault" } end
-state.CONFIG = CONFIG
+app.CONFIG = CONFIG
 
 local LOG_LIMIT = 10000 -- oldest entries are dropped past this
 
-local State = {}
-State.__index = State
+local App = {}
+App.__index = App
+
+-- The plurals of the kinds that take PUT.
+local function put_kinds()
+  local out = {}
+  for _, def in ipairs(registry) do
+    for _, method in ipairs(def.operations.update or {}) do
+      if method == "PUT" then out[#out + 1] = def.plural end
+    end
+  end
+  return out
+end
+
+-- put_405: true (every kind), false, or a list of the kinds whose PUT is refused.
+local function check_put_405(value)
+  if type(value) == "boolean" then return value end
+  local kinds = put_kinds()
+  local message = "put_405 must be a boolean or a list of: " .. table.concat(kinds, ", ")
+  if type(value) == "string" then value = { value } end
+  if not json.is_list(value) then return nil, message end
+  local known, out = {}, json.array()
+  for _, plural in ipairs(kinds) do known[plural] = true end
+  for i, plural in ipairs(value) do
+    if not known[plural] then return nil, message end
+    out[i] = plural
+  end
+  return out
+end
 
 -- Returns the value to store (normalised), or nil and a message.
 local function check_config(key, value)
@@ -48,16 +78,16 @@ local function check_config(key, value)
   if not spec then return nil, "unknown setting '" .. tostring(key) .. "'" end
   if spec.check == "fault" then
     return faults.check(key, value, json.null)
-  elseif spec.check == "delay" then
-    if type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
-      return nil, key .. " must be a number of seconds >= 0"
-    end
-  elseif type(value) ~= "boolean" then
-    return nil, key .. " must be a boolean"
+  elseif spec.check == "transitions" then
+    return transitions.check(value, registry)
+  elseif spec.check == "put_405" then
+    return check_put_405(value)
+  elseif type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
+    return nil, key .. " must be a number of seconds >= 0"
   end
   return value
 end
-state.check_config = check_config
+app.check_config = check_config
 
 -- Whole seconds; the server passes a clock with sub-second resolution and
 -- the specs a fake one they can move.
@@ -65,19 +95,31 @@ local function default_clock()
   return os.time()
 end
 
-function state.new(opts)
+local function api_routes()
+  local routes = {}
+  for _, def in ipairs(registry) do
+    for _, route in ipairs(collection.routes(def)) do routes[#routes + 1] = route end
+  end
+  return routes
+end
+
+function app.new(opts)
   opts = opts or {}
-  local token = opts.token or state.DEFAULT_TOKEN
+  local token = opts.token or app.DEFAULT_TOKEN
   if type(token) ~= "string" or token == "" then
     return nil, "token must be a non-empty string"
   end
   local self = setmetatable({
     token = token,
-    config = {},
+    config = { transitions = {} },
     log = request_log.new(LOG_LIMIT),
     store = store.new{ clock = opts.clock or default_clock, seed = opts.seed },
-  }, State)
-  for key, spec in pairs(CONFIG) do self.config[key] = spec.default end
+    api = router.new(api_routes()),
+    control = router.new(control.routes(registry)),
+  }, App)
+  for key, spec in pairs(CONFIG) do
+    if spec.default ~= nil then self.config[key] = spec.default end
+  end
   local settings = {}
   for key in pairs(CONFIG) do settings[key] = opts[key] end
   -- the fault sequence is seeded like the ids unless told otherwise; the
@@ -87,29 +129,21 @@ function state.new(opts)
   end
   local ok, err = self:configure(settings)
   if not ok then return nil, err end
-
-  local api_routes, control_routes = {}, {}
-  for _, resource in ipairs(RESOURCES) do
-    for _, route in ipairs(resource.routes) do api_routes[#api_routes + 1] = route end
-    control_routes[#control_routes + 1] = {
-      pattern = resource.path .. "/{id}/status",
-      methods = { POST = function(st, req) return st:control_status(resource, req) end },
-    }
-  end
-  for _, route in ipairs(state.control_routes) do control_routes[#control_routes + 1] = route end
-  self.api = router.new(api_routes)
-  self.control = router.new(control_routes)
   return self
 end
 
 -- Changes settings; all or nothing. Returns true, or nil and a message.
--- Setting fault_seed (even to the same value) restarts the fault sequence.
-function State:configure(settings)
+-- Setting fault_seed (even to the same value) restarts the fault sequence;
+-- `transitions` changes only the kinds and steps it names.
+function App:configure(settings)
   local checked = {}
   for key, value in pairs(settings) do
     local v, err = check_config(key, value)
     if v == nil then return nil, err end
     checked[key] = v
+  end
+  if checked.transitions then
+    checked.transitions = transitions.merge(self.config.transitions, checked.transitions)
   end
   for key, value in pairs(checked) do self.config[key] = value end
   if checked.fault_seed ~= nil then self.fault_draw = faults.rng(checked.fault_seed) end
@@ -117,101 +151,63 @@ function State:configure(settings)
 end
 
 -- Is this target under /compute/v1 (an API request, logged and faultable)?
-function state.is_api(target)
+function app.is_api(target)
   local path = router.split_target(target)
-  local prefix = state.PREFIX
+  local prefix = app.PREFIX
   return path == prefix or path:sub(1, #prefix + 1) == prefix .. "/"
 end
 
 -- The fault for a request that has just arrived (before its body is read),
 -- or nil. Only API requests are faulted, never control routes, and never
 -- HEAD. Each call may advance the seeded fault sequence.
-function State:choose_fault(method, target)
-  if not state.is_api(target) then return nil end
+function App:choose_fault(method, target)
+  if not app.is_api(target) then return nil end
   return faults.choose(self.config, self.fault_draw, method)
 end
 
--- Drops every record and the request log; settings and token stay.
-function State:reset()
+-- Drops every record and the request log; settings, token and the seeded
+-- catalogs stay.
+function App:reset()
   self.store:clear()
   self:clear_requests()
 end
 
 -- The log entries, oldest first (a new array).
-function State:requests()
+function App:requests()
   return self.log:entries()
 end
 
-function State:clear_requests()
+function App:clear_requests()
   self.log = request_log.new(LOG_LIMIT)
 end
 
+-- The definition of a kind that keeps records, by plural ("ssh_keys") or
+-- name ("ssh_key"); security groups when nil.
+local function stored_kind(kind)
+  kind = kind or "security_groups"
+  local def = registry[kind]
+  if not def then
+    for _, d in ipairs(registry) do
+      if d.name == kind then def = d end
+    end
+  end
+  if def and def.operations.create then return def end
+  return nil
+end
+
 -- Forces a record's status (e.g. "error"); it sticks until the next write.
-function State:set_status(id, status, kind)
+-- kind: a plural or name (default: security groups). Returns the record,
+-- or nil and a message ("not found" when there is no such record).
+function App:set_status(id, status, kind)
+  local def = stored_kind(kind)
+  if not def then return nil, "unknown kind '" .. tostring(kind) .. "'" end
   if type(status) ~= "string" or status == "" then
     return nil, "status must be a non-empty string"
   end
-  local record = self.store:force_status(kind or RESOURCES[1].kind, id, status)
-  if not record then return nil, "not found" end
-  return record
+  if not self.store:get(def.name, id) then return nil, "not found" end
+  if not def.transitions then return nil, def.title .. "s have no status" end
+  return self.store:force_status(def.name, id, status)
 end
-
-function State:control_status(resource, req)
-  local body = json.decode(req.body)
-  if not json.is_object(body) then
-    return reply.error("bad_request", "request body must be a JSON object like {\"status\": \"error\"}")
-  end
-  local record, err = self:set_status(req.params.id, body.status, resource.kind)
-  if not record then
-    if err == "not found" then return reply.error("not_found", "Security group not found") end
-    return reply.error("bad_request", err)
-  end
-  return resource.show(record)
-end
-
-local function config_body(self)
-  local out = {}
-  for k, v in pairs(self.config) do out[k] = v end
-  return 200, { config = out }
-end
-
--- A copy of v whose strings (keys too) are well-formed UTF-8, bad bytes
--- replaced by U+FFFD: the log keeps what clients sent, JSON cannot.
-local function repaired(v)
-  if type(v) == "string" then return validate.utf8_repair(v) end
-  if type(v) ~= "table" or v == json.null then return v end
-  local out = setmetatable({}, getmetatable(v))
-  for k, x in pairs(v) do out[repaired(k)] = repaired(x) end
-  return out
-end
-
--- Routes under /_emulator: no auth, never logged.
-state.control_routes = {
-  { pattern = "/requests", methods = {
-    GET = function(st)
-      local entries = st:requests()
-      for i, entry in ipairs(entries) do entries[i] = repaired(entry) end
-      return 200, { requests = json.array(entries) }
-    end,
-    DELETE = function(st) st:clear_requests() return 204 end,
-  } },
-  { pattern = "/reset", methods = { POST = function(st) st:reset() return 204 end } },
-  { pattern = "/config", methods = {
-    GET = config_body,
-    POST = function(st, req)
-      local body = json.decode(req.body)
-      if not json.is_object(body) then
-        return reply.error("bad_request", "request body must be a JSON object of settings")
-      end
-      local ok, err = st:configure(body)
-      if not ok then return reply.error("bad_request", err) end
-      return config_body(st)
-    end,
-  } },
-  { pattern = "/shutdown", methods = {
-    POST = function() return 202, { message = "shutting down" }, nil, "shutdown" end,
-  } },
-}
 
 -- Which auth header was used ("x-auth-token", "bearer" or nil) and whether
 -- it carried the right token. The token itself never leaves this function.
@@ -271,9 +267,9 @@ end
 -- Logs an API request the server refused before reading it whole (a
 -- body over the limit, a bad Content-Length, a body that did not arrive in
 -- time): it never reached the API.
-function State:log_refused(method, target, headers, status)
+function App:log_refused(method, target, headers, status)
   local path, query_string = router.split_target(target)
-  local relative = path:sub(#state.PREFIX + 1)
+  local relative = path:sub(#app.PREFIX + 1)
   self.log:add{
     method = method,
     path = router.decode(relative ~= "" and relative or "/"),
@@ -285,6 +281,65 @@ function State:log_refused(method, target, headers, status)
   }
 end
 
+-- What the hostile fault needs to know of the route a request took: is it
+-- a list page, and the keys of lists and objects (nil when objects are
+-- bare). Requests that match no route are taken as security groups'.
+function App:hostile_route(method, relative)
+  local _, _, route = self.api:match(method, relative)
+  local def = route and route.resource or registry.security_groups
+  return {
+    list = route ~= nil and route.list == true and method == "GET",
+    list_key = def.list_key or registry.security_groups.list_key,
+    envelope = def.envelope or nil,
+  }
+end
+
+-- The answer to an API request that reached the API (auth, routing, the
+-- handler), before any fault: status, body table, headers.
+function App:answer_api(method, relative, req, headers, fault)
+  local kind = fault and fault.kind
+  if kind == "status" then
+    local retry_after = faults.retry_after(self.config.retry_after, self.store:now())
+    local status, body = reply.fault(fault.status)
+    return status, body, { ["retry-after"] = retry_after }
+  end
+  local _, ok = check_auth(headers, self.token)
+  if not ok then return reply.error("unauthorized") end
+  local okcall, s, b, h = pcall(dispatch, self, self.api, method, relative, req)
+  if okcall then return s, b, h end
+  return reply.error("internal", tostring(s))
+end
+
+-- An API request: logged, answered, then spoiled by its fault if it has one.
+function App:handle_api(method, target, path, req, headers, fault)
+  local relative = path:sub(#app.PREFIX + 1)
+  local kind = fault and fault.kind
+  local entry = {
+    method = method,
+    path = router.decode(relative ~= "" and relative or "/"),
+    raw_path = target,
+    query = req.query,
+    body = req.body,
+    auth = (check_auth(headers, self.token)),
+    applied = kind ~= "status" and kind ~= "close_before_body",
+    fault = kind,
+  }
+  self.log:add(entry)
+  if kind == "close_before_body" then
+    -- the body was never read and nothing happened
+    entry.body = nil
+    return nil, nil, {}
+  end
+  local s, text, h = finish(self:answer_api(method, relative, req, headers, fault))
+  if kind == "hostile" then
+    s, text, h, entry.shape = hostile.apply(self, self:hostile_route(method, relative), s, text, h)
+  elseif kind then
+    s, text, h = spoil(kind, s, text, h)
+  end
+  entry.status = s
+  return s, text, h
+end
+
 -- method: "GET", ...; target: the request path as received, possibly with a
 -- "?query"; query: table of decoded query values (parsed from target when
 -- nil); body: raw string or nil; headers: table keyed by lower-case name;
@@ -292,63 +347,17 @@ end
 -- Returns status, body string or nil, headers table, and an action for the
 -- server ("shutdown") or nil. For a close_before_body fault the request is
 -- only logged and the status is nil.
-function State:handle(method, target, query, body, headers, fault)
+function App:handle(method, target, query, body, headers, fault)
   headers = headers or {}
   if body == "" then body = nil end
   local path, query_string = router.split_target(target)
   query = query or router.parse_query(query_string)
   local req = { method = method, query = query, body = body }
+  if app.is_api(path) then return self:handle_api(method, target, path, req, headers, fault) end
 
-  local prefix = state.PREFIX
-  if path == prefix or path:sub(1, #prefix + 1) == prefix .. "/" then
-    local relative = path:sub(#prefix + 1)
-    local auth, ok = check_auth(headers, self.token)
-    local entry = {
-      method = method,
-      path = router.decode(relative ~= "" and relative or "/"),
-      raw_path = target,
-      query = query,
-      body = body,
-      auth = auth,
-      applied = true,
-      fault = fault and fault.kind,
-    }
-    self.log:add(entry)
-    local kind = fault and fault.kind
-    if kind == "close_before_body" then
-      -- the body was never read and nothing happened
-      entry.applied, entry.body = false, nil
-      return nil, nil, {}
-    end
-    local status, out_body, out_headers
-    if kind == "status" then
-      entry.applied = false
-      status, out_body = reply.fault(fault.status)
-      local retry_after = faults.retry_after(self.config.retry_after, self.store:now())
-      out_headers = { ["retry-after"] = retry_after }
-    elseif not ok then
-      status, out_body, out_headers = reply.error("unauthorized")
-    else
-      local okcall, s, b, h = pcall(dispatch, self, self.api, method, relative, req)
-      if okcall then
-        status, out_body, out_headers = s, b, h
-      else
-        status, out_body = reply.error("internal", tostring(s))
-      end
-    end
-    local s, text, h = finish(status, out_body, out_headers)
-    if kind == "hostile" then
-      s, text, h, entry.shape = hostile.apply(self, method, relative, s, text, h)
-    elseif kind then
-      s, text, h = spoil(kind, s, text, h)
-    end
-    entry.status = s
-    return s, text, h
-  end
-
-  local cprefix = state.CONTROL_PREFIX
+  local cprefix = app.CONTROL_PREFIX
   if path:sub(1, #cprefix + 1) == cprefix .. "/" then
-    if body and not validate.utf8(body) then
+    if body and not checks.utf8(body) then
       return finish(reply.error("bad_request", "request body is not valid UTF-8"))
     end
     local status, out_body, out_headers, action = dispatch(self, self.control, method, path:sub(#cprefix + 1), req)
@@ -359,4 +368,4 @@ function State:handle(method, target, query, body, headers, fault)
   return finish(reply.error("invalid_route"))
 end
 
-return state
+return app

@@ -1,26 +1,159 @@
--- The security-groups resource of the emulator: its routes, handlers and the
--- JSON shape of a group. Handlers get (state, request) and return
--- `status, body_table_or_nil, extra_headers`; the state module does auth,
--- logging and encoding around them. Another resource (instances, volumes)
--- is another module of this shape, listed in state.lua.
+-- Security groups in the emulator: what collection.lua needs to serve them
+-- (path, envelope, operations, statuses) and what only groups have: the
+-- checks of names and rules, the record, and its JSON (cached per group,
+-- because listing groups is what the benchmark measures).
 
 local json = require "genesiscloud.emulator.wire_json"
-local validate = require "genesiscloud.emulator.request_checks"
-local reply = require "genesiscloud.emulator.reply"
+local checks = require "genesiscloud.emulator.request_checks"
+local iso8601 = require("genesiscloud.emulator.timestamps").iso8601
 
-local KIND = "security_group"
+local present = checks.present
+
 local DEFAULT_REGION = "ARC-IS-HAF-1"
-local NOT_FOUND = "Security group not found"
+local PROTOCOLS = { tcp = true, udp = true, icmp = true, all = true }
+local DIRECTIONS = { ingress = true, egress = true }
+local RESERVED_NAMES = { default = true, standard = true }
+local KNOWN = { name = true, description = true, rules = true }
 
-local M = { kind = KIND, path = "/security-groups", singular = "security_group" }
+local M = {
+  name = "security_group", plural = "security_groups", title = "Security group",
+  path = "/security-groups", list_key = "security_groups", envelope = "security_group",
+  operations = { list = true, get = true, create = true, update = { "PUT", "PATCH" }, delete = true },
+  transitions = {
+    create = { status = "creating", to = "created" },
+    update = { status = "updating", to = "created" },
+    delete = { status = "deleting" }, -- then gone
+  },
+}
 
--- ISO 8601 UTC with milliseconds, e.g. 2026-11-27T12:00:00.000Z
-local function iso8601(t)
-  local seconds = math.floor(t)
-  local ms = math.floor((t - seconds) * 1000)
-  return os.date("!%Y-%m-%dT%H:%M:%S", seconds) .. string.format(".%03dZ", ms)
+-- A port is an integer 1..65535; cjson gives whole numbers as floats.
+local function port(value, field)
+  if not present(value) then return nil end
+  local n = type(value) == "number" and math.tointeger(value)
+  if not n or n < 1 or n > 65535 then
+    return false, field .. " must be an integer between 1 and 65535 or null"
+  end
+  return n
 end
-M.iso8601 = iso8601
+
+-- Protocol and direction of a rule, or nil and a message.
+local function check_kind(rule, where)
+  local protocol, direction = rule.protocol, rule.direction
+  if not present(protocol) then return nil, where .. ".protocol is required" end
+  if not PROTOCOLS[protocol] then
+    return nil, where .. ".protocol must be one of tcp, udp, icmp, all"
+  end
+  if not present(direction) then return nil, where .. ".direction is required" end
+  if not DIRECTIONS[direction] then
+    return nil, where .. ".direction must be one of ingress, egress"
+  end
+  return true
+end
+
+function M.check_rule(rule, where)
+  if not json.is_object(rule) then return nil, where .. " must be an object" end
+  local ok, err = check_kind(rule, where)
+  if not ok then return nil, err end
+  local protocol = rule.protocol
+  local min, max
+  min, err = port(rule.port_range_min, where .. ".port_range_min")
+  if min == false then return nil, err end
+  max, err = port(rule.port_range_max, where .. ".port_range_max")
+  if max == false then return nil, err end
+  if (protocol == "icmp" or protocol == "all") and (min or max) then
+    return nil, where .. ": protocol " .. protocol .. " takes no ports (port_range_min and port_range_max must be null)"
+  end
+  if (min == nil) ~= (max == nil) then
+    return nil, where .. ": port_range_min and port_range_max must both be set or both be null"
+  end
+  if min and min > max then
+    return nil, where .. ".port_range_min must not be greater than port_range_max"
+  end
+  -- unknown rule keys pass through, like unknown top-level fields
+  local clean = {}
+  for k, v in pairs(rule) do clean[k] = v end
+  clean.port_range_min, clean.port_range_max = min, max
+  return clean
+end
+
+function M.check_rules(rules)
+  if not json.is_list(rules) then return nil, "rules must be an array" end
+  if #rules == 0 then return nil, "rules must have at least one item" end
+  local clean = json.array()
+  for i, rule in ipairs(rules) do
+    local r, err = M.check_rule(rule, "rules[" .. i .. "]")
+    if not r then return nil, err end
+    clean[i] = r
+  end
+  return clean
+end
+
+local function check_name(name)
+  if type(name) ~= "string" or name == "" then
+    return nil, "name must be a non-empty string"
+  end
+  if RESERVED_NAMES[name] then
+    return nil, "name '" .. name .. "' is reserved"
+  end
+  return name
+end
+
+-- body: a JSON object of UTF-8 strings (collection.lua checked that).
+-- mode: "create" (POST), "replace" (PUT: name and rules required) or
+-- "patch" (PATCH: every field optional). Returns the fields to set: name,
+-- description, rules and `extra` (unknown fields, passed through).
+function M.check(body, mode)
+  local out = {}
+  local required = mode ~= "patch"
+  local err
+  if present(body.name) then
+    out.name, err = check_name(body.name)
+    if not out.name then return nil, err end
+  elseif required then
+    return nil, "name is required"
+  end
+  if present(body.description) then
+    if type(body.description) ~= "string" then
+      return nil, "description must be a string"
+    end
+    out.description = body.description
+  end
+  if present(body.rules) then
+    out.rules, err = M.check_rules(body.rules)
+    if not out.rules then return nil, err end
+  elseif required then
+    return nil, "rules is required"
+  end
+  out.extra = checks.extra_fields(body, KNOWN)
+  return out
+end
+
+function M.new_record(fields, now)
+  local region = fields.extra.region
+  fields.extra.region = nil
+  if region == nil or region == json.null then region = DEFAULT_REGION end
+  return {
+    name = fields.name,
+    description = fields.description or "",
+    rules = fields.rules,
+    region = region,
+    extra = fields.extra,
+    created_at = now,
+    updated_at = now,
+  }
+end
+
+function M.update_record(record, fields, now)
+  record.name = fields.name or record.name
+  record.description = fields.description or record.description
+  record.rules = fields.rules or record.rules
+  if fields.extra.region ~= nil and fields.extra.region ~= json.null then
+    record.region = fields.extra.region
+  end
+  fields.extra.region = nil
+  for k, v in pairs(fields.extra) do record.extra[k] = v end
+  record.updated_at = now
+end
 
 local function represent_rule(rule)
   local out = {}
@@ -52,7 +185,8 @@ end
 
 -- The group's JSON, cached on the record as three parts: the text before
 -- the status, the status, the text after it. A status change re-encodes
--- only the status; any other write must drop the cache (record._json = nil).
+-- only the status; any other write drops the cache (record._json = nil,
+-- which collection.lua does on every update).
 -- A group that cannot be encoded is returned as a table, uncached, so the
 -- usual encoding error answers the request.
 local STATUS_MARK = json.raw{ "\0" } -- encoded strings never hold a raw NUL
@@ -75,112 +209,6 @@ function M.encoded(record)
     parts.status, parts[2] = record.status, STATUS_JSON[record.status] or json.encode(record.status)
   end
   return parts
-end
-
-local function one(record, status)
-  return status or 200, { security_group = M.encoded(record) }
-end
-
-local function decode_body(req, mode)
-  local body, err = json.decode(req.body)
-  if body == nil then
-    return nil, "request body must be a JSON object (" .. tostring(err) .. ")"
-  end
-  return validate.security_group(body, mode)
-end
-
-local function list(st, req)
-  local page, per_page = validate.page_params(req.query)
-  if not page then return reply.error("bad_request", per_page) end
-  local total = st.store:count(KIND)
-  local items = json.array()
-  -- compare before multiplying: a huge page number must not overflow
-  if page - 1 <= total // per_page then
-    for i, record in ipairs(st.store:slice(KIND, (page - 1) * per_page + 1, per_page)) do
-      items[i] = M.encoded(record)
-    end
-  end
-  return 200, { security_groups = items, total_count = total, page = page, per_page = per_page }
-end
-
-local function create(st, req)
-  local fields, err = decode_body(req, "create")
-  if not fields then return reply.error("bad_request", err) end
-  local now = st.store:now()
-  local region = fields.extra.region
-  fields.extra.region = nil
-  if region == nil or region == json.null then region = DEFAULT_REGION end
-  local record = st.store:insert(KIND, {
-    name = fields.name,
-    description = fields.description or "",
-    rules = fields.rules,
-    region = region,
-    extra = fields.extra,
-    created_at = now,
-    updated_at = now,
-  })
-  st.store:transition(KIND, record.id, "creating", st.config.create_delay, "created")
-  return one(record, 201)
-end
-
-local function get(st, req)
-  local record = st.store:get(KIND, req.params.id)
-  if not record then return reply.error("not_found", NOT_FOUND) end
-  return one(record)
-end
-
-local function update(st, req, mode)
-  local record = st.store:get(KIND, req.params.id)
-  if not record then return reply.error("not_found", NOT_FOUND) end
-  local fields, err = decode_body(req, mode)
-  if not fields then return reply.error("bad_request", err) end
-  if record._transition and record._transition.to == nil then
-    return reply.error("conflict", "Security group is being deleted")
-  end
-  record.name = fields.name or record.name
-  record.description = fields.description or record.description
-  record.rules = fields.rules or record.rules
-  if fields.extra.region ~= nil and fields.extra.region ~= json.null then
-    record.region = fields.extra.region
-  end
-  fields.extra.region = nil
-  for k, v in pairs(fields.extra) do record.extra[k] = v end
-  record.updated_at = st.store:now()
-  record._json = nil
-  st.store:transition(KIND, record.id, "updating", st.config.update_delay, "created")
-  return one(record)
-end
-
-local function put(st, req)
-  if st.config.put_405 then
-    -- like the live API since September 2023: update is PATCH only
-    return reply.error("method_not_allowed", "Method not allowed: use PATCH", { allow = "DELETE, GET, PATCH" })
-  end
-  return update(st, req, "replace")
-end
-
-local function patch(st, req)
-  return update(st, req, "patch")
-end
-
-local function delete(st, req)
-  local record = st.store:get(KIND, req.params.id)
-  if not record then return reply.error("not_found", NOT_FOUND) end
-  -- deleting twice while the first delete is pending changes nothing
-  if not (record._transition and record._transition.to == nil) then
-    st.store:transition(KIND, record.id, "deleting", st.config.delete_delay, nil)
-  end
-  return 204
-end
-
-M.routes = {
-  { pattern = "/security-groups", methods = { GET = list, POST = create } },
-  { pattern = "/security-groups/{id}", methods = { GET = get, PUT = put, PATCH = patch, DELETE = delete } },
-}
-
--- For the control route that forces a status.
-function M.show(record)
-  return one(record)
 end
 
 return M
