@@ -15,6 +15,9 @@
 
 local registry = {
   (require "genesiscloud.emulator.resources.security_groups"), -- () keeps one value
+  (require "genesiscloud.emulator.resources.ssh_keys"),
+  (require "genesiscloud.emulator.resources.images"),
+  (require "genesiscloud.emulator.resources.availability"),
 }
 for _, def in ipairs(registry) do registry[def.plural] = def end
 
