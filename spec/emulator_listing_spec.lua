@@ -1,7 +1,7 @@
 -- The emulator's fast listing: pages sliced from the store without walking
 -- every group, groups' JSON cached between writes, pending removals kept
 -- in time order, the request log as a ring. Driven through state:handle
--- with a fake clock, like emulator_state_spec.lua.
+-- with a fake clock, like emulator_app_spec.lua.
 
 if not math.type then
   pending("the server's modules need Lua 5.3+")

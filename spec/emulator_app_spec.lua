@@ -1,4 +1,4 @@
--- The emulator's store and API logic, driven directly through state:handle
+-- The emulator's store and API logic, driven directly through app:handle
 -- with a fake clock: no sockets, no sleeps.
 
 -- The server's modules use 5.3 operators (the server runs on lua5.4).
