@@ -6,7 +6,7 @@
 -- 5.3+, are only loaded by the tests that call them directly).
 
 local emulator = require "genesiscloud.emulator"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local KINDS = { "status", "close_before_body", "close_after_body", "truncate", "invalid_json", "stall", "oversize" }
 local DEFAULT_OVERSIZE = 20 * 1024 * 1024
@@ -21,7 +21,7 @@ local function server_modules()
     pending("the server's modules need Lua 5.3+")
     return nil
   end
-  return require "genesiscloud.emulator.faults", require "genesiscloud.emulator.state"
+  return require "genesiscloud.emulator.faults", require "genesiscloud.emulator.app"
 end
 
 local TOKEN = "spec-fault-token-51c2"

@@ -1,7 +1,7 @@
 -- The emulator's fast listing: pages sliced from the store without walking
 -- every group, groups' JSON cached between writes, pending removals kept
 -- in time order, the request log as a ring. Driven through state:handle
--- with a fake clock, like emulator_state_spec.lua.
+-- with a fake clock, like emulator_app_spec.lua.
 
 if not math.type then
   pending("the server's modules need Lua 5.3+")
@@ -11,7 +11,7 @@ end
 local helper = require "helper"
 local store = require "genesiscloud.emulator.store"
 local heap = require "genesiscloud.emulator.heap"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local T0, AUTH = helper.EMULATOR_T0, helper.EMULATOR_AUTH
 local new, call = helper.emulator_state, helper.emulator_call

@@ -5,7 +5,7 @@
 
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 local helper = require "helper"
 
 local TOKEN = "robust-spec-token"

@@ -3,7 +3,7 @@
 -- lua-http's client and the curl CLI (never the C core).
 
 local emulator = require "genesiscloud.emulator"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 local http_request = require "http.request"
 
 local TOKEN = "spec-secret-token-7f3a"
@@ -549,5 +549,116 @@ describe("bin/genesiscloud-emulator", function()
     p = assert(io.popen(LUA .. " " .. BIN .. " --bogus 2>/dev/null"))
     p:read("*a")
     assert.are.same({ nil, "exit", 2 }, { p:close() })
+  end)
+end)
+
+describe("emulator resources beyond security groups, over HTTP", function()
+  local ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKyfHaPf198BIfPV+crXnGu/8eDdHusJiRnDzN4/Hvfz me@host"
+  local AUTH = { ["x-auth-token"] = TOKEN }
+  local emu
+
+  local function api(method, path, body)
+    return http(method, emu.endpoint .. path, body, AUTH)
+  end
+
+  lazy_setup(function()
+    emu = assert(emulator.start{ token = TOKEN, create_delay = 0, update_delay = 0,
+      transitions = { security_groups = { create = { reads = 1 } } }, put_405 = { "ssh_keys" } })
+  end)
+
+  lazy_teardown(function()
+    if emu then assert(emu:stop()) end
+  end)
+
+  it("takes transitions and a put_405 list at start, and shows them in the config", function()
+    local config = assert(emu:configure{})
+    assert.are.same({ security_groups = { create = { reads = 1 } } }, config.transitions)
+    assert.are.same({ "ssh_keys" }, config.put_405)
+    local _, g = api("POST", "/security-groups", { name = "g", rules = rules() })
+    local id = g.security_group.id
+    assert.are.equal("creating", select(2, api("GET", "/security-groups/" .. id)).security_group.status)
+    assert.are.equal("created", select(2, api("GET", "/security-groups/" .. id)).security_group.status)
+  end)
+
+  it("serves SSH keys as bare objects; PUT is refused for them only", function()
+    local status, key = api("POST", "/ssh-keys", { name = "laptop", value = ED25519 })
+    assert.are.equal(201, status)
+    assert.are.same({ "ssh-ed25519", 256, "SHA256:b5ZHcpsSdpqzX2jUK+gZG2AYYlFVPjw+6xD+vFeTSxM" },
+      { key.type, key.size, key.fingerprint })
+    local status_put, _, headers = api("PUT", "/ssh-keys/" .. key.id, { name = "x" })
+    assert.are.same({ 405, "DELETE, GET, PATCH" }, { status_put, headers:get("allow") })
+    local renamed
+    status, renamed = api("PATCH", "/ssh-keys/" .. key.id, { name = "desk" })
+    assert.are.same({ 200, "desk" }, { status, renamed.name })
+    local bad
+    status, bad = api("POST", "/ssh-keys", { name = "bad", value = "ssh-ed25519 not-base64" })
+    assert.are.same({ 400, "value: the key is not valid base64" }, { status, bad.message })
+    assert.are.equal(204, (api("DELETE", "/ssh-keys/" .. key.id)))
+  end)
+
+  it("serves the image catalog and availability", function()
+    local status, page = api("GET", "/images?type=base-os&per_page=2")
+    assert.are.same({ 200, 2, "base-os" }, { status, #page.images, page.images[1].type })
+    local body
+    status, body = api("GET", "/availability/NORD-NO-KRS-1/instances")
+    assert.are.same({ 200, "NORD-NO-KRS-1" }, { status, body.availability.region })
+    assert.are.equal(400, (api("GET", "/availability/NOWHERE/instances")))
+    assert.are.equal(405, (api("POST", "/images", {})))
+  end)
+
+  it("set_status takes a kind, and says why it cannot", function()
+    local _, key = api("POST", "/ssh-keys", { name = "k", value = ED25519 })
+    local ok, err = emu:set_status(key.id, "error", "ssh_keys")
+    assert.is_nil(ok)
+    assert.matches("HTTP 400: SSH keys have no status", err)
+    ok, err = emu:set_status("nope", "error", "ssh_keys")
+    assert.is_nil(ok)
+    assert.matches("HTTP 404: SSH key not found", err)
+    assert.are.same({ nil, "set_status: unknown kind 'images'" }, { emu:set_status("x", "error", "images") })
+    local _, g = api("POST", "/security-groups", { name = "g", rules = rules() })
+    assert.are.equal("error", assert(emu:set_status(g.security_group.id, "error", "security_groups")).status)
+  end)
+
+  it("configure clears a transition with false, and faults the new routes", function()
+    local config = assert(emu:configure{ transitions = { security_groups = { create = false } } })
+    assert.are.same({}, config.transitions)
+    assert(emu:configure{ fault_rate = 1, faults = { "status" }, fault_status = { 429 } })
+    finally(function() assert(emu:configure{ fault_rate = 0 }) end)
+    for _, path in ipairs{ "/ssh-keys", "/images", "/availability/NORD-NO-KRS-1/instances" } do
+      assert.are.equal(429, (api("GET", path)))
+    end
+  end)
+
+  it("start refuses bad transitions and put_405 lists before starting anything", function()
+    for _, opts in ipairs{
+      { transitions = { ssh_keys = { create = "immediate" } } },
+      { transitions = { security_groups = { create = { reads = -1 } } } },
+      { put_405 = { "images" } },
+    } do
+      local e, err = emulator.start(opts)
+      assert.is_nil(e)
+      assert.is_string(err)
+    end
+  end)
+
+  it("bin takes --transition and --put-405=KINDS, and refuses bad ones with exit 2", function()
+    if needs_exit_status() then return end
+    local p = assert(io.popen(LUA .. " " .. BIN .. " --transition security_groups.create=reads:x 2>&1"))
+    local out = p:read("*a")
+    assert.are.same({ nil, "exit", 2 }, { p:close() })
+    assert.matches("%-%-transition: transitions%.security_groups%.create must be", out)
+    p = assert(io.popen(LUA .. " " .. BIN .. " --put-405=images 2>&1"))
+    out = p:read("*a")
+    assert.are.same({ nil, "exit", 2 }, { p:close() })
+    assert.matches("%-%-put%-405: put_405 must be a boolean or a list of: security_groups, ssh_keys", out)
+    p = assert(io.popen("exec " .. LUA .. " " .. BIN .. " --token t --transition security_groups.update=seconds:7"
+      .. " --transition security_groups.delete=immediate --put-405=security_groups"))
+    local url = p:read("*l")
+    local pid = tonumber(p:read("*l"):match("pid=(%d+)"))
+    finally(function() os.execute("kill -TERM " .. pid) p:close() end)
+    local _, body = http("GET", url:gsub("/compute/v1$", "") .. "/_emulator/config")
+    assert.are.same({ security_groups = { update = { seconds = 7 }, delete = { seconds = 0 } } },
+      body.config.transitions)
+    assert.are.same({ "security_groups" }, body.config.put_405)
   end)
 end)

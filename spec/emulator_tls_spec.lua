@@ -3,7 +3,7 @@
 -- --cacert and is refused without it.
 
 local emulator = require "genesiscloud.emulator"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local TOKEN = "spec-tls-token-90ad"
 local SCRIPT = "spec/support/make-test-cert"

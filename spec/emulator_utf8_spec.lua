@@ -8,8 +8,8 @@ if not math.type then
 end
 
 local helper = require "helper"
-local json = require "genesiscloud.emulator.json"
-local validate = require "genesiscloud.emulator.validate"
+local json = require "genesiscloud.emulator.wire_json"
+local validate = require "genesiscloud.emulator.request_checks"
 
 local new, call = helper.emulator_state, helper.emulator_call
 

@@ -28,13 +28,13 @@ function helper.emulator_state(opts)
   opts.token = opts.token or "t"
   opts.create_delay = opts.create_delay or 0
   opts.update_delay = opts.update_delay or 0
-  return assert(require("genesiscloud.emulator.state").new(opts)), clock
+  return assert(require("genesiscloud.emulator.app").new(opts)), clock
 end
 
 --- One API call on such a state (a table body is sent as JSON):
 -- status, decoded body (or nil), response headers, raw body.
 function helper.emulator_call(st, method, path, body, headers)
-  local json = require "genesiscloud.emulator.json"
+  local json = require "genesiscloud.emulator.wire_json"
   if type(body) == "table" then body = assert(json.encode(body)) end
   local status, text, h = st:handle(method, "/compute/v1" .. path, nil, body, headers or helper.EMULATOR_AUTH)
   return status, text and assert(json.decode(text)), h, text

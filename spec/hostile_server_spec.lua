@@ -38,7 +38,7 @@ describe("the emulator's hostile mode", function()
     pending("the server's modules need Lua 5.3+")
     return
   end
-  local json = require "genesiscloud.emulator.json"
+  local json = require "genesiscloud.emulator.wire_json"
   local AUTH = helper.EMULATOR_AUTH
 
   local function state_with_groups(settings)

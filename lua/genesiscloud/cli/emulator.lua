@@ -29,7 +29,7 @@ function cli_emulator.find_script(bin_dir)
     return bin_dir .. "/genesiscloud-emulator"
   end
   local path = package.searchpath("genesiscloud.emulator", package.path)
-  local root = path and path:match("^(.-)/?lua/genesiscloud/emulator%.lua$")
+  local root = path and path:match("^(.-)/?lua/genesiscloud/emulator/init%.lua$")
   if root then
     local candidate = (root ~= "" and root or ".") .. "/bin/genesiscloud-emulator"
     if exists(candidate) then return candidate end

@@ -4,7 +4,7 @@
 -- repeats the run). What a client must survive: see docs/emulator.md,
 -- "Hostile answers".
 
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local hostile = {}
 
@@ -66,9 +66,28 @@ local function items_of(t, plural)
   return nil
 end
 
+-- The object of a single-object answer: under its envelope, or the whole
+-- body when objects are bare (SSH keys); nil for anything else.
+local function object_of(ctx, t)
+  if ctx.singular then return t[ctx.singular] end
+  if ctx.bare then return t end
+  return nil
+end
+
+-- The body with its object replaced by v (for a bare object: v itself).
+local function with_object(ctx, t, v)
+  if ctx.singular then
+    t[ctx.singular] = v
+    return t
+  end
+  return v
+end
+
 -- Each shape: fn(ctx) -> status, text, headers. ctx: status, text (the
 -- real answer), decoded (its table or nil), headers, list (true for a
--- list page), plural/singular keys, memory (per server), draw.
+-- list page), plural/singular keys (singular nil: objects are bare, and
+-- bare is true for a successful single-object answer), memory (per
+-- server), draw.
 local SHAPE = {}
 
 function SHAPE.missing_ids(ctx)
@@ -79,8 +98,8 @@ function SHAPE.missing_ids(ctx)
     for i, item in ipairs(items) do
       if type(item) == "table" and (all or i % 2 == 1) then item.id = nil end
     end
-  elseif type(t) == "table" and type(t[ctx.singular]) == "table" then
-    t[ctx.singular].id = nil
+  elseif type(t) == "table" and type(object_of(ctx, t)) == "table" then
+    object_of(ctx, t).id = nil
   else
     return SHAPE.not_json(ctx)
   end
@@ -107,10 +126,10 @@ function SHAPE.wrong_types(ctx)
         end
       end
     end
-  elseif type(t[ctx.singular]) == "table" then
-    local obj = t[ctx.singular]
+  elseif type(object_of(ctx, t)) == "table" then
+    local obj = object_of(ctx, t)
     if draw() < 0.3 then
-      t[ctx.singular] = pick({ 5, "sg", true }, draw)
+      t = with_object(ctx, t, pick({ 5, "sg", true }, draw))
     else
       obj[pick({ "id", "name", "rules", "status", "description", "created_at" }, draw)] = wrong_value(draw)
       if type(obj.rules) == "table" and obj.rules[1] and draw() < 0.5 then
@@ -142,11 +161,11 @@ function SHAPE.nulls(ctx)
         if type(item) == "table" then item.id, item.name = json.null, json.null end
       end
     end
-  elseif t[ctx.singular] ~= nil then
+  elseif object_of(ctx, t) ~= nil then
     if draw() < 0.5 then
-      t[ctx.singular] = json.null
-    elseif type(t[ctx.singular]) == "table" then
-      local obj = t[ctx.singular]
+      t = with_object(ctx, t, json.null)
+    elseif type(object_of(ctx, t)) == "table" then
+      local obj = object_of(ctx, t)
       obj.id, obj.rules, obj.status = json.null, json.null, json.null
     end
   else
@@ -192,12 +211,14 @@ end
 function SHAPE.wrong_envelope(ctx)
   local t, draw = ctx.decoded, ctx.draw
   if type(t) ~= "table" then return SHAPE.not_json(ctx) end
-  local inner = t[ctx.list and ctx.plural or ctx.singular]
+  local inner
+  if ctx.list then inner = t[ctx.plural] else inner = object_of(ctx, t) end
   if inner == nil then inner = t end
   local how = draw()
   local out
   if how < 0.25 then
-    out = { [ctx.list and ctx.singular or ctx.plural] = inner }
+    -- the list under an object's key, an object under the list's
+    out = { [ctx.list and (ctx.singular or "data") or ctx.plural] = inner }
   elseif how < 0.5 then
     out = { data = t }
   elseif how < 0.75 then
@@ -217,10 +238,11 @@ function SHAPE.not_json(ctx)
   return status, pick(NOT_JSON, ctx.draw), h
 end
 
--- The hostile answer for one handled request. `st`: the emulator state
--- (its seeded draw, settings and a memory of earlier answers); `path`: the
--- path below /compute/v1 (no query). -> status, text, headers, shape
-function hostile.apply(st, method, path, status, text, headers)
+-- The hostile answer for one handled request. `st`: the emulator app (its
+-- seeded draw, settings and a memory of earlier answers); `route`: what
+-- app:hostile_route says of the request's route (list, list_key,
+-- envelope). -> status, text, headers, shape
+function hostile.apply(st, route, status, text, headers)
   local draw = st.fault_draw
   local shape = pick(st.config.hostile_shapes, draw)
   local memory = st.hostile_memory
@@ -228,11 +250,12 @@ function hostile.apply(st, method, path, status, text, headers)
     memory = {}
     st.hostile_memory = memory
   end
-  local list = method == "GET" and path == "/security-groups"
+  local list = route.list
   local decoded = text and json.decode(text) or nil
   local ctx = {
     status = status, text = text, headers = headers or {}, decoded = decoded, draw = draw,
-    list = list, plural = "security_groups", singular = "security_group", memory = memory,
+    list = list, plural = route.list_key, singular = route.envelope, memory = memory,
+    bare = not route.envelope and not list and status >= 200 and status < 300 and json.is_object(decoded),
   }
   local s, t, h = SHAPE[shape](ctx)
   -- a 204 carries no body: one that gained a body becomes a 200

@@ -1,5 +1,5 @@
 -- The emulator's HTTP server: lua-http on a cqueues controller. It moves
--- bytes between sockets and state:handle, keeps control routes to loopback
+-- bytes between sockets and app:handle, keeps control routes to loopback
 -- peers, and stops on a shutdown request, SIGINT/SIGTERM, or (optionally)
 -- when the process that started it has died. It also puts injected faults
 -- on the wire (latency, closed connections, cut, stalled and oversized
@@ -10,9 +10,9 @@ local signal = require "cqueues.signal"
 local ce = require "cqueues.errno"
 local http_server = require "http.server"
 local http_headers = require "http.headers"
-local state = require "genesiscloud.emulator.state"
+local app = require "genesiscloud.emulator.app"
 local reply = require "genesiscloud.emulator.reply"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local server = {}
 
@@ -254,7 +254,7 @@ local function deliver(self, stream, kind, status, text, headers)
   elseif kind == "close_after_body" then
     return abort(stream)
   elseif kind == "oversize" then
-    return write_oversize(stream, status, text, headers, self.state.config.oversize_bytes)
+    return write_oversize(stream, status, text, headers, self.app.config.oversize_bytes)
   elseif kind == "truncate" then
     if text then
       -- the whole length is announced, the first half of the body follows
@@ -268,7 +268,7 @@ local function deliver(self, stream, kind, status, text, headers)
     end
     return abort(stream)
   elseif kind == "stall" then
-    local wait = self.state.config.stall_seconds
+    local wait = self.app.config.stall_seconds
     if not text then
       cqueues.sleep(wait)
       return respond(stream, status, text, headers)
@@ -300,38 +300,78 @@ end
 -- Logs an API request refused before it was handled (413, a bad
 -- Content-Length, a body that did not arrive in time).
 function Server:log_refused(method, target, headers, status)
-  if method and state.is_api(target) then
-    self.state:log_refused(method, target, plain_headers(headers), status)
+  if method and app.is_api(target) then
+    self.app:log_refused(method, target, plain_headers(headers), status)
   end
+end
+
+-- The request headers, or nil when there is no request to answer: a
+-- request line or header that cannot be parsed gets 400 here; a client
+-- gone quiet or away gets no answer. There is no method and path to log.
+local function read_headers(stream, timeout)
+  -- lua-http raises on some headers (a Transfer-Encoding it cannot decode)
+  local got, headers, herr, herrno = pcall(stream.get_headers, stream, timeout)
+  if got and headers then return headers end
+  if not got or (herr ~= nil and herrno ~= ce.ETIMEDOUT and herrno ~= ce.EPIPE and herrno ~= ce.ECONNRESET) then
+    local why = "malformed request line or header"
+    if herrno == ce.E2BIG then
+      why = "too many header lines"
+    elseif herr == "invalid content-length" then
+      why = "invalid Content-Length"
+    elseif not got or herrno == nil then
+      why = "unsupported request framing"
+    end
+    refuse(stream, 400, why)
+  end
+  return nil
+end
+
+-- Refuses a request whose body could not be read (`err` from read_body)
+-- and logs it as refused; a client that closed gets no answer.
+function Server:refuse_body(stream, method, target, headers, err)
+  if err == "too large" then
+    self:log_refused(method, target, headers, 413)
+    refuse(stream, 413, "request body too large")
+  elseif err == "malformed" then
+    self:log_refused(method, target, headers, 400)
+    refuse(stream, 400, "malformed chunked body")
+  elseif err == "timeout" then
+    self:log_refused(method, target, headers, 408)
+    refuse(stream, 408, "the request did not arrive within " .. self.request_timeout .. " s")
+  else
+    -- "closed": nobody to answer; the request never reached the API
+    self:log_refused(method, target, headers, nil)
+  end
+end
+
+-- Handles a request read whole and sends its answer, spoiled by `fault`.
+function Server:answer(stream, method, target, headers, body, fault)
+  local kind = fault and fault.kind
+  local ok, status, out, out_headers, action =
+    pcall(self.app.handle, self.app, method, target, nil, body, plain_headers(headers), fault)
+  if not ok then
+    io.stderr:write("genesiscloud-emulator: ", tostring(status), "\n")
+    status, out, out_headers = error_response("internal")
+    kind = nil
+  end
+  -- a HEAD response has no body (the 405 it gets says so in the status)
+  if method == "HEAD" then out = nil end
+  if app.is_api(target) then self:add_latency() end
+  deliver(self, stream, kind, status, out, out_headers)
+  if action == "shutdown" then self:stop("shutdown requested") end
 end
 
 function Server:exchange(stream)
   local deadline = cqueues.monotime() + self.request_timeout
-  -- lua-http raises on some headers (a Transfer-Encoding it cannot decode)
-  local got, headers, herr, herrno = pcall(stream.get_headers, stream, self.request_timeout)
-  if not got or not headers then
-    -- not a request (bad request line or header): 400; a client gone quiet
-    -- or away gets no answer. There is no method and path to log.
-    if not got or (herr ~= nil and herrno ~= ce.ETIMEDOUT and herrno ~= ce.EPIPE and herrno ~= ce.ECONNRESET) then
-      local why = "malformed request line or header"
-      if herrno == ce.E2BIG then
-        why = "too many header lines"
-      elseif herr == "invalid content-length" then
-        why = "invalid Content-Length"
-      elseif not got or herrno == nil then
-        why = "unsupported request framing"
-      end
-      refuse(stream, 400, why)
-    end
-    return
-  end
+  local headers = read_headers(stream, self.request_timeout)
+  if not headers then return end
   local method, target = headers:get(":method"), headers:get(":path") or "/"
   local length, refusal, message = declared_length(headers)
   if length == nil then
     self:log_refused(method, target, headers, refusal)
     return refuse(stream, refusal, message)
   end
-  local control = target:sub(1, #state.CONTROL_PREFIX + 1) == state.CONTROL_PREFIX .. "/"
+  local control = target:sub(1, #app.CONTROL_PREFIX + 1) == app.CONTROL_PREFIX .. "/"
   if not control and self.tls and not stream.connection:checktls() then
     -- like nginx's "plain HTTP request was sent to HTTPS port"; not logged, not faulted
     if read_body(stream, deadline, length == false) then
@@ -339,30 +379,15 @@ function Server:exchange(stream)
     end
     return
   end
-  local fault = self.state:choose_fault(method, target)
+  local fault = self.app:choose_fault(method, target)
   local kind = fault and fault.kind
   if kind == "close_before_body" then
-    self.state:handle(method, target, nil, nil, plain_headers(headers), fault)
+    self.app:handle(method, target, nil, nil, plain_headers(headers), fault)
     self:add_latency()
     return abort(stream)
   end
   local body, err = read_body(stream, deadline, length == false)
-  if not body then
-    if err == "too large" then
-      self:log_refused(method, target, headers, 413)
-      refuse(stream, 413, "request body too large")
-    elseif err == "malformed" then
-      self:log_refused(method, target, headers, 400)
-      refuse(stream, 400, "malformed chunked body")
-    elseif err == "timeout" then
-      self:log_refused(method, target, headers, 408)
-      refuse(stream, 408, "the request did not arrive within " .. self.request_timeout .. " s")
-    else
-      -- "closed": nobody to answer; the request never reached the API
-      self:log_refused(method, target, headers, nil)
-    end
-    return
-  end
+  if not body then return self:refuse_body(stream, method, target, headers, err) end
 
   if control then
     local _, addr = stream:peername()
@@ -372,23 +397,12 @@ function Server:exchange(stream)
     end
   end
 
-  local ok, status, out, out_headers, action =
-    pcall(self.state.handle, self.state, method, target, nil, body, plain_headers(headers), fault)
-  if not ok then
-    io.stderr:write("genesiscloud-emulator: ", tostring(status), "\n")
-    status, out, out_headers = error_response("internal")
-    kind = nil
-  end
-  -- a HEAD response has no body (the 405 it gets says so in the status)
-  if method == "HEAD" then out = nil end
-  if state.is_api(target) then self:add_latency() end
-  deliver(self, stream, kind, status, out, out_headers)
-  if action == "shutdown" then self:stop("shutdown requested") end
+  self:answer(stream, method, target, headers, body, fault)
 end
 
 -- The configured latency, before every API answer (faulted or not).
 function Server:add_latency()
-  local latency = self.state.config.latency
+  local latency = self.app.config.latency
   if latency > 0 then cqueues.sleep(latency) end
 end
 
@@ -450,7 +464,7 @@ function server.tls_context(cert_file, key_file)
 end
 
 local STATE_OPTIONS = { "token", "seed", "create_delay", "update_delay", "delete_delay", "put_405" }
-for key in pairs(state.CONFIG) do STATE_OPTIONS[#STATE_OPTIONS + 1] = key end
+for key in pairs(app.CONFIG) do STATE_OPTIONS[#STATE_OPTIONS + 1] = key end
 
 -- opts: host, port, token, create_delay, update_delay, delete_delay,
 -- put_405, seed, the fault settings (faults.lua), tls_cert and tls_key,
@@ -461,7 +475,7 @@ function server.new(opts)
   opts = opts or {}
   local settings = { clock = make_clock() }
   for _, key in ipairs(STATE_OPTIONS) do settings[key] = opts[key] end
-  local st, err = state.new(settings)
+  local st, err = app.new(settings)
   if not st then return nil, err end
 
   local ctx
@@ -475,12 +489,21 @@ function server.new(opts)
     return nil, "request_timeout must be a number of seconds, more than 0 and at most 86400"
   end
 
-  local self = setmetatable({ state = st, cq = cqueues.new(), stopping = false,
+  local self = setmetatable({ app = st, cq = cqueues.new(), stopping = false,
     request_timeout = request_timeout }, Server)
-  local host = opts.host or "127.0.0.1"
+  local ok, lerr = self:listen(opts.host or "127.0.0.1", opts.port or 0, ctx)
+  if not ok then return nil, lerr end
+  if opts.signals ~= false then self:watch_signals() end
+  if opts.exit_with_parent then self:watch_parent() end
+  return self
+end
+
+-- Binds and listens (TLS with `ctx`); sets url, endpoint, host, port, pid.
+function Server:listen(host, port, ctx)
+  local request_timeout = self.request_timeout
   local srv, lerr = http_server.listen{
     host = host,
-    port = opts.port or 0,
+    port = port,
     -- with a certificate, TLS and plain connections are told apart by
     -- their first bytes; plain ones only reach the control routes
     tls = (ctx == nil) and false or nil,
@@ -508,16 +531,13 @@ function server.new(opts)
   self.http = srv
   self.tls = ctx ~= nil
 
-  local _, addr, port = srv:localname()
+  local _, addr, bound = srv:localname()
   local shown = addr:find(":", 1, true) and ("[" .. addr .. "]") or addr
-  self.host, self.port = addr, port
-  self.url = (ctx and "https://" or "http://") .. shown .. ":" .. port
-  self.endpoint = self.url .. state.PREFIX
+  self.host, self.port = addr, bound
+  self.url = (ctx and "https://" or "http://") .. shown .. ":" .. bound
+  self.endpoint = self.url .. app.PREFIX
   self.pid = server.process_ids()
-
-  if opts.signals ~= false then self:watch_signals() end
-  if opts.exit_with_parent then self:watch_parent() end
-  return self
+  return true
 end
 
 -- SIGINT/SIGTERM end the loop cleanly (exit code 0 from the bin script).

@@ -1,8 +1,9 @@
--- The emulator's in-memory records, generic over resource kinds (security
--- groups today; instances and volumes later). A record is a plain table
--- with an `id` and a `status`; a pending transition (status -> next status,
--- or -> gone, at a clock time) is applied lazily whenever the record is read,
--- so the store needs no timers and stays free of I/O.
+-- The emulator's in-memory records, generic over resource kinds (the
+-- store kind is the definition's `name`: "security_group", "ssh_key"). A
+-- record is a plain table with an `id` and maybe a `status`; a pending
+-- transition (status -> next status, or -> gone, at a clock time or after
+-- a number of reads) is applied lazily whenever the record is read, so the
+-- store needs no timers and stays free of I/O.
 
 local heap = require "genesiscloud.emulator.heap"
 
@@ -166,21 +167,43 @@ function Store:remove(kind, id)
   if record then drop(c, record) end
 end
 
--- Sets `status` now; after `delay` seconds the record reads `final`, or is
--- gone when `final` is nil. A delay of 0 for removal removes it at once.
-function Store:transition(kind, id, status, delay, final)
+-- Sets `status` now; the record reads `final` (or is gone when `final` is
+-- nil) after `progression`: { seconds = S } (a number is taken as seconds)
+-- or { reads = N } (see Store:read). Removal with no time to wait is at once.
+function Store:transition(kind, id, status, progression, final)
   local c = collection(self, kind)
   local record = c.by_id[id]
   if not record then return nil end
-  if final == nil and delay <= 0 then
+  if type(progression) == "number" then progression = { seconds = progression } end
+  local reads = progression.reads
+  if final == nil and not reads and progression.seconds <= 0 then
     drop(c, record)
     return nil
   end
   record.status = status
-  local t = { at = self:now() + delay, to = final, record = record }
+  local t = { at = reads and math.huge or self:now() + progression.seconds, reads = reads, to = final,
+    record = record }
   record._transition = t
-  if final == nil then c.removals:push(t) end
+  if final == nil and not reads then c.removals:push(t) end
   return record
+end
+
+-- A record as one GET of it shows it: a transition that progresses by
+-- reads counts this one, and is applied when none is left to count. nil
+-- when there is no such record (or it is gone now).
+function Store:read(kind, id)
+  local c = collection(self, kind)
+  local record = c.by_id[id]
+  if not record then return nil end
+  local t = record._transition
+  if t and t.reads then
+    if t.reads <= 0 then
+      t.at = -math.huge
+    else
+      t.reads = t.reads - 1
+    end
+  end
+  return settle(c, record, self:now())
 end
 
 -- Forces a status and cancels any pending transition: it sticks until the

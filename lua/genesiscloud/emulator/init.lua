@@ -1,4 +1,5 @@
---- A local, in-memory emulator of the Genesis Cloud security-groups API.
+--- A local, in-memory emulator of the Genesis Cloud compute API: security
+-- groups, SSH keys, images and availability.
 --
 --   local emulator = require "genesiscloud.emulator"
 --   local emu = assert(emulator.start{ token = "t", create_delay = 0 })
@@ -41,7 +42,7 @@ local tointeger = math.tointeger or function(x) return x end
 
 local DEFAULT_TIMEOUT = 5
 local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed",
-  "tls_cert", "tls_key", "request_timeout" }
+  "tls_cert", "tls_key", "request_timeout", "transitions" }
 -- Fault settings, checked by the server's own rules (state.check_config),
 -- and how each becomes a command-line flag.
 local FAULT_FLAGS = {
@@ -66,15 +67,15 @@ end
 -- The server program, found from where this file was loaded, so that it
 -- needs no PATH: returns its path and whether it is run as it is (true) or
 -- given to a Lua interpreter (false).
---  * a checkout: <checkout>/lua/genesiscloud/emulator.lua -> the Lua script
---    <checkout>/bin/genesiscloud-emulator;
---  * a LuaRocks tree: <tree>/share/lua/5.x/genesiscloud/emulator.lua ->
+--  * a checkout: <checkout>/lua/genesiscloud/emulator/init.lua -> the Lua
+--    script <checkout>/bin/genesiscloud-emulator;
+--  * a LuaRocks tree: <tree>/share/lua/5.x/genesiscloud/emulator/init.lua ->
 --    <tree>/bin/genesiscloud-emulator, the wrapper LuaRocks wrote, which
 --    sets the tree's paths and runs the tree's Lua;
 --  * else `genesiscloud-emulator` on PATH.
 local function find_script()
   local source = debug.getinfo(1, "S").source
-  local dir = source:match("^@(.-)/?genesiscloud/emulator%.lua$")
+  local dir = source:match("^@(.-)/?genesiscloud/emulator/init%.lua$")
   if dir then
     local candidate = (dir ~= "" and dir or ".") .. "/../bin/genesiscloud-emulator"
     if file_exists(candidate) then return candidate, false end
@@ -157,15 +158,18 @@ function Handle:clear_requests()
   return self:_control("DELETE", "/_emulator/requests", nil, 204)
 end
 
---- Drops every group and the request log (settings stay).
+--- Drops every record (groups, SSH keys) and the request log (settings
+-- and the seeded catalogs stay).
 function Handle:reset()
   return self:_control("POST", "/_emulator/reset", nil, 204)
 end
 
---- Changes `create_delay`, `update_delay`, `delete_delay`, `put_405` and the
--- fault settings (`latency`, `fault_rate`, `faults`, `fault_status`,
--- `retry_after`, `stall_seconds`, `oversize_bytes`, `fault_seed`,
--- `fault_methods`) at runtime.
+--- Changes `create_delay`, `update_delay`, `delete_delay`, `put_405` (true,
+-- or a list of kinds such as `{ "ssh_keys" }`), `transitions` (per kind and
+-- step: `{ security_groups = { create = { reads = 2 } } }`; `false` clears
+-- a step) and the fault settings (`latency`, `fault_rate`, `faults`,
+-- `fault_status`, `retry_after`, `stall_seconds`, `oversize_bytes`,
+-- `fault_seed`, `fault_methods`, `hostile_shapes`) at runtime.
 -- Returns the whole configuration.
 function Handle:configure(settings)
   if type(settings) ~= "table" then return nil, "configure expects a table" end
@@ -174,15 +178,27 @@ function Handle:configure(settings)
   return body.config
 end
 
---- Forces a group's status (such as `"error"`) until its next write.
--- Returns the group as the API shows it.
-function Handle:set_status(id, status)
+-- The kinds that have records, by their registry name: the control path
+-- of their status route and the key of their objects (false: bare).
+local KINDS = {
+  security_groups = { path = "/security-groups", envelope = "security_group" },
+  ssh_keys = { path = "/ssh-keys", envelope = false },
+}
+
+--- Forces a record's status (such as `"error"`) until its next write.
+-- `kind` is the resource's registry name, `"security_groups"` by default
+-- (SSH keys have no status: that is an error). Returns the object as the
+-- API shows it.
+function Handle:set_status(id, status, kind)
   if type(id) ~= "string" then return nil, "id must be a string" end
+  local k = KINDS[kind or "security_groups"]
+  if not k then return nil, "set_status: unknown kind '" .. tostring(kind) .. "'" end
   local escaped = id:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
-  local path = "/_emulator/security-groups/" .. escaped .. "/status"
+  local path = "/_emulator" .. k.path .. "/" .. escaped .. "/status"
   local body, err = self:_control("POST", path, { status = status }, 200)
   if not body then return nil, err end
-  return body.security_group
+  if k.envelope then return body[k.envelope] end
+  return body
 end
 
 -- Is the child still running (and not a zombie)?
@@ -230,10 +246,12 @@ Handle.__gc = function(self)
 end
 Handle.__close = function(self) self:stop() end
 
-local function check_opts(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then return nil, "options must be a table" end
-  local known = { lua = true, script = true, timeout = true, stderr = true }
+-- Options the launcher itself takes, besides the server's settings.
+local LAUNCHER_OPTIONS = { lua = true, script = true, timeout = true, stderr = true }
+
+local function check_known(opts)
+  local known = {}
+  for k in pairs(LAUNCHER_OPTIONS) do known[k] = true end
   for _, k in ipairs(OPTIONS) do known[k] = true end
   for k in pairs(opts) do
     if not known[k] then
@@ -244,15 +262,28 @@ local function check_opts(opts)
       return nil, "emulator.start: unknown option '" .. tostring(k) .. "'"
     end
   end
-  -- The server's own rules need Lua 5.3+ (its modules use 64-bit integer
-  -- operators); on older Lua the server checks them and refuses to start.
-  local state = math.type and require "genesiscloud.emulator.state"
-  for _, f in ipairs(FAULT_FLAGS) do
-    if state and opts[f[1]] ~= nil then
-      local v, err = state.check_config(f[1], opts[f[1]])
+  return true
+end
+
+-- The settings checked by the server's own rules (app.check_config). They
+-- need Lua 5.3+ (64-bit integer operators); on older Lua the server checks
+-- them and refuses to start.
+local function check_server_settings(opts)
+  local app = math.type and require "genesiscloud.emulator.app"
+  if not app then return true end
+  local keys = { "transitions" }
+  if type(opts.put_405) == "table" then keys[#keys + 1] = "put_405" end
+  for _, f in ipairs(FAULT_FLAGS) do keys[#keys + 1] = f[1] end
+  for _, key in ipairs(keys) do
+    if opts[key] ~= nil then
+      local v, err = app.check_config(key, opts[key])
       if v == nil then return nil, err end
     end
   end
+  return true
+end
+
+local function check_files(opts)
   if (opts.tls_cert == nil) ~= (opts.tls_key == nil) then
     return nil, "tls_cert and tls_key must be given together"
   end
@@ -262,6 +293,10 @@ local function check_opts(opts)
       if not file_exists(opts[k]) then return nil, k .. ": cannot read " .. opts[k] end
     end
   end
+  return true
+end
+
+local function check_values(opts)
   for _, k in ipairs{ "create_delay", "update_delay", "delete_delay", "timeout" } do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v < 0 or v ~= v) then
@@ -275,8 +310,8 @@ local function check_opts(opts)
   if opts.token ~= nil and (type(opts.token) ~= "string" or opts.token == "") then
     return nil, "token must be a non-empty string"
   end
-  if opts.put_405 ~= nil and type(opts.put_405) ~= "boolean" then
-    return nil, "put_405 must be a boolean"
+  if opts.put_405 ~= nil and type(opts.put_405) ~= "boolean" and type(opts.put_405) ~= "table" then
+    return nil, "put_405 must be a boolean or a list of kinds"
   end
   for _, k in ipairs{ "lua", "script", "stderr", "host" } do
     if opts[k] ~= nil and (type(opts[k]) ~= "string" or opts[k] == "") then
@@ -289,30 +324,42 @@ local function check_opts(opts)
   if opts.port ~= nil and (math_type(opts.port) ~= "integer" or opts.port < 0 or opts.port > 65535) then
     return nil, "port must be an integer 0..65535"
   end
+  return true
+end
+
+local function check_opts(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then return nil, "options must be a table" end
+  for _, check in ipairs{ check_known, check_server_settings, check_files, check_values } do
+    local ok, err = check(opts)
+    if not ok then return nil, err end
+  end
   return opts
 end
 
---- Starting a server process, or running one in this process.
--- @section server
+-- `transitions = { security_groups = { create = { reads = 2 } } }` as
+-- `--transition security_groups.create=reads:2` flags, in a stable order.
+local function transition_flags(transitions)
+  local out = {}
+  for plural, steps in pairs(transitions or {}) do
+    for step, p in pairs(steps) do
+      local spec
+      if p == "immediate" then
+        spec = "immediate"
+      elseif type(p) == "table" and p.reads ~= nil then
+        spec = "reads:" .. tostring(p.reads)
+      elseif type(p) == "table" and p.seconds ~= nil then
+        spec = "seconds:" .. tostring(p.seconds)
+      end
+      if spec then out[#out + 1] = plural .. "." .. step .. "=" .. spec end
+    end
+  end
+  table.sort(out)
+  return out
+end
 
---- Starts an emulator process and returns its handle, or nil and a message.
--- opts: `token` (default: `$GENESISCLOUD_TOKEN` or `"emulator-token"`),
--- `create_delay` (1), `update_delay` (1), `delete_delay` (0), `put_405` (false),
--- `seed`, `host` (`"127.0.0.1"`), `port` (0 = any free port), `script` (path of
--- `bin/genesiscloud-emulator`; default: the checkout's, else the LuaRocks
--- tree's this module was installed in, else the one on PATH), `lua` (the
--- interpreter of `script` or of a checkout's server, `"lua5.4"`; an installed
--- server runs in the tree's Lua), `timeout` (5, for control calls),
--- `stderr` (a file the server's messages are appended to; default: ours),
--- the fault settings (see `configure`), `tls_cert` and `tls_key` (PEM files:
--- serve HTTPS), `request_timeout` (10: seconds a client has to send a
--- whole request).
-function emulator.start(opts)
-  local err
-  opts, err = check_opts(opts)
-  if not opts then return nil, err end
-  local token = opts.token or os.getenv("GENESISCLOUD_TOKEN") or "emulator-token"
-
+-- The server's command line (a shell command) for `opts`.
+local function command_line(opts, token)
   local script, direct = opts.script, false
   if not script then script, direct = find_script() end
   local argv = {}
@@ -329,7 +376,12 @@ function emulator.start(opts)
   flag("--create-delay", opts.create_delay)
   flag("--update-delay", opts.update_delay)
   flag("--delete-delay", opts.delete_delay)
-  flag("--put-405", opts.put_405 or nil)
+  if type(opts.put_405) == "table" then
+    argv[#argv + 1] = shell_quote("--put-405=" .. table.concat(opts.put_405, ","))
+  else
+    flag("--put-405", opts.put_405 or nil)
+  end
+  for _, t in ipairs(transition_flags(opts.transitions)) do flag("--transition", t) end
   flag("--seed", opts.seed)
   flag("--request-timeout", opts.request_timeout)
   for _, f in ipairs(FAULT_FLAGS) do
@@ -344,8 +396,30 @@ function emulator.start(opts)
   -- the token goes through the environment, not argv (which `ps` shows)
   local command = "GENESISCLOUD_TOKEN=" .. shell_quote(token) .. " exec " .. table.concat(argv, " ")
   if opts.stderr then command = command .. " 2>>" .. shell_quote(opts.stderr) end
+  return command
+end
 
-  local pipe, perr = io.popen(command, "r")
+--- Starting a server process, or running one in this process.
+-- @section server
+
+--- Starts an emulator process and returns its handle, or nil and a message.
+-- opts: `token` (default: `$GENESISCLOUD_TOKEN` or `"emulator-token"`),
+-- `create_delay` (1), `update_delay` (1), `delete_delay` (0), `put_405` (false),
+-- `transitions` (see `configure`), `seed`, `host` (`"127.0.0.1"`), `port` (0 = any free port), `script` (path of
+-- `bin/genesiscloud-emulator`; default: the checkout's, else the LuaRocks
+-- tree's this module was installed in, else the one on PATH), `lua` (the
+-- interpreter of `script` or of a checkout's server, `"lua5.4"`; an installed
+-- server runs in the tree's Lua), `timeout` (5, for control calls),
+-- `stderr` (a file the server's messages are appended to; default: ours),
+-- the fault settings (see `configure`), `tls_cert` and `tls_key` (PEM files:
+-- serve HTTPS), `request_timeout` (10: seconds a client has to send a
+-- whole request).
+function emulator.start(opts)
+  local err
+  opts, err = check_opts(opts)
+  if not opts then return nil, err end
+  local token = opts.token or os.getenv("GENESISCLOUD_TOKEN") or "emulator-token"
+  local pipe, perr = io.popen(command_line(opts, token), "r")
   if not pipe then return nil, "cannot start the emulator: " .. tostring(perr) end
   local url_line = pipe:read("*l")
   local pid_line = pipe:read("*l")
@@ -355,20 +429,20 @@ function emulator.start(opts)
     return nil, "the emulator did not start (" .. tostring(how) .. " " .. tostring(code)
       .. "; see " .. (opts.stderr or "stderr") .. " for its message)"
   end
-  local handle = setmetatable({
+  local url = endpoint:sub(1, -#"/compute/v1" - 1)
+  return setmetatable({
     endpoint = endpoint,
-    url = endpoint:sub(1, -#"/compute/v1" - 1),
+    url = url,
     -- An HTTPS emulator takes plain HTTP on the same port for its control
     -- routes (only): no certificate to trust, and no TLS in this process
     -- (cqueues' TLS keeps a one-time allocation valgrind calls lost).
-    control_url = endpoint:sub(1, -#"/compute/v1" - 1):gsub("^https:", "http:"),
+    control_url = (url:gsub("^https:", "http:")),
     token = token,
     pid = pid_line and tonumber(pid_line:match("^pid=(%d+)$")),
     pipe = pipe,
     timeout = opts.timeout or DEFAULT_TIMEOUT,
     stopped = false,
   }, Handle)
-  return handle
 end
 
 --- Runs the server in this process until SIGINT/SIGTERM or a shutdown

@@ -26,7 +26,7 @@ end
 json.null = cjson.null
 
 -- Tables made with json.array() always encode as a JSON array, even empty.
-local array_mt = { __name = "genesiscloud.emulator.json.array" }
+local array_mt = { __name = "genesiscloud.emulator.wire_json.array" }
 
 function json.array(t)
   return setmetatable(t or {}, array_mt)
@@ -40,7 +40,7 @@ end
 -- concatenation of its strings (so a cached group costs no encoding).
 -- `depth` is how deep its tables nest (see json.encode_with_depth),
 -- so the nesting limit applies as if it were encoded in place.
-local raw_mt = { __name = "genesiscloud.emulator.json.raw" }
+local raw_mt = { __name = "genesiscloud.emulator.wire_json.raw" }
 
 function json.raw(parts, depth)
   parts.depth = depth

@@ -1,4 +1,4 @@
--- The emulator's store and API logic, driven directly through state:handle
+-- The emulator's store and API logic, driven directly through app:handle
 -- with a fake clock: no sockets, no sleeps.
 
 -- The server's modules use 5.3 operators (the server runs on lua5.4).
@@ -8,9 +8,9 @@ if not math.type then
 end
 
 local helper = require "helper"
-local state = require "genesiscloud.emulator.state"
+local state = require "genesiscloud.emulator.app"
 local router = require "genesiscloud.emulator.router"
-local json = require "genesiscloud.emulator.json"
+local json = require "genesiscloud.emulator.wire_json"
 
 local null = json.null
 local T0, AUTH = helper.EMULATOR_T0, helper.EMULATOR_AUTH

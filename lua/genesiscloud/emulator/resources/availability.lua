@@ -1,0 +1,52 @@
+-- Availability in the emulator: GET /availability/{region}/instances, one
+-- seeded, read-only answer per region, under the key "availability"; not
+-- paginated. A region the API does not know answers 400.
+
+local json = require "genesiscloud.emulator.wire_json"
+
+local M = {
+  name = "availability", plural = "availability", title = "Availability",
+  item_path = "/availability/{region}/instances", key = "region", envelope = "availability",
+  operations = { get = true },
+}
+
+-- Every region of the 2023-07 contract and of today's API, in order.
+M.REGIONS = { "ARC-IS-HAF-1", "NORD-NO-KRS-1", "EUC-DE-MUC-1", "EUW-GB-MNC-1", "EUW-NL-AMS-1",
+  "NA-CA-FTS-1", "NA-CA-MNZ-1", "NA-CA-PRG-1" }
+local KNOWN = {}
+for _, region in ipairs(M.REGIONS) do KNOWN[region] = true end
+
+-- Instance types and how many of each the first region has; each later
+-- region has fewer (the Nth region (N - 1) * i fewer of the i-th type), so
+-- regions differ and some types are sold out.
+local TYPES = {
+  { "vcpu-2_memory-4g_disk-80g", 40 },
+  { "vcpu-4_memory-24g_disk-80g_nvidia3090-1", 12 },
+  { "vcpu-8_memory-48g_disk-80g_nvidia3090-2", 6 },
+  { "vcpu-32_memory-192g_disk-80g_nvidia3090-8", 0 },
+}
+
+local function instance_types(position)
+  local out = json.array()
+  for i, t in ipairs(TYPES) do
+    local count = math.max(0, t[2] - (position - 1) * i)
+    out[i] = { type = t[1], available = count > 0, count = count }
+  end
+  return out
+end
+
+-- The answer for `region` (query `placement` is echoed, default "NONE"),
+-- or nil and the message of a 400.
+function M.lookup(region, query)
+  if not KNOWN[region] then
+    return nil, "region must be one of " .. table.concat(M.REGIONS, ", ")
+  end
+  local position = 0
+  for i, r in ipairs(M.REGIONS) do
+    if r == region then position = i end
+  end
+  return { type = "instances", region = region, placement = query.placement or "NONE",
+    instance_types = instance_types(position) }
+end
+
+return M
