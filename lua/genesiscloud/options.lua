@@ -108,7 +108,7 @@ options.schema = {
     normalize = upper_method, doc = "PUT, PATCH, or auto (PUT, PATCH after a 405)." },
   { name = "max_response_bytes", type = "integer", what = "bytes", min = 1, max = 2^30,
     default = 16 * 1024 * 1024, core = "max_response_bytes", unit = "bytes",
-    cli = "--max-response-bytes", arg = "N", doc = "Larger answers fail (too_large)." },
+    cli = "--max-response-bytes", arg = "N", doc = "Bytes an answer may have at most (more: too_large)." },
   { name = "allow_insecure_http", type = "boolean", default = false, core = "allow_insecure_http",
     doc = "Allow a plain http:// endpoint that is not loopback." },
   { name = "cafile", type = "string", check = check_cafile, core = "cafile",

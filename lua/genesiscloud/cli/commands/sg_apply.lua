@@ -5,12 +5,12 @@
 -- waited for). A second run over the same file writes nothing and says
 -- "No changes.". With --detailed-exitcode the exit code tells whether
 -- anything changed: 0 no, 2 yes (see docs/cli.md).
--- @module genesiscloud.cli.apply
-local apply_file = require "genesiscloud.cli.apply_file"
+-- @module genesiscloud.cli.commands.sg_apply
+local apply_file = require "genesiscloud.cli.commands.sg_apply_file"
 local config = require "genesiscloud.cli.config"
 local fail = require "genesiscloud.cli.fail"
 local output = require "genesiscloud.cli.output"
-local sg = require "genesiscloud.cli.sg"
+local sg = require "genesiscloud.cli.commands.sg"
 
 local apply = {}
 
