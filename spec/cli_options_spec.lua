@@ -54,6 +54,22 @@ describe("global flags from options.schema", function()
     end
   end
 
+  it("docs/cli.md lists each flag with the row's default", function()
+    local f = assert(io.open("docs/cli.md", "r"))
+    local doc = f:read("*a")
+    f:close()
+    for _, row in ipairs(options.schema) do
+      if row.cli then
+        local line = doc:match("\n(| [^|\n]-`" .. escape(row.cli:match("^%S+")) .. "[ `][^\n]*)")
+        assert.is_not_nil(line, "no line for " .. row.cli .. " in the table of docs/cli.md")
+        if type(row.default) == "number" then
+          local default = line:match("^|[^|]*| ([^|]-) |")
+          assert.are.equal(tostring(math.tointeger(row.default) or row.default), default, row.cli)
+        end
+      end
+    end
+  end)
+
   it("the help of every command lists the global flags", function()
     local r = run{ "images", "list", "--help" }
     assert.matches("Global options.*%-%-connect%-timeout S.*%-%-retries N", squeeze(r.out))
