@@ -123,7 +123,8 @@ describe("genesiscloud commands made from resource definitions", function()
     client.availability = { get = function(_, region)
       calls[#calls + 1] = { "get", region }
       return { region = region, type = "instances", instance_types = {
-        { type = "vcpu-4_memory-12g", available = true }, { type = "vcpu-8_memory-24g", available = false } } }
+        { type = "vcpu-4_memory-12g", available = true },
+        { type = "vcpu-32_memory-192g_disk-80g_nvidia3090-8-never-cut", available = false } } }
     end }
     return client
   end
@@ -222,7 +223,7 @@ describe("genesiscloud commands made from resource definitions", function()
       local r = ok(run{ "-o", "table", "ssh-keys", "list" })
       local header = r.out:match("^[^\n]*")
       assert.matches("^ID%s+NAME%s+FINGERPRINT%s+VALUE$", header)
-      assert.matches("k1%s+laptop%s+SHA256:x%s+" .. ("x"):rep(37) .. "%.%.%.\n", r.out)
+      assert.matches("k1%s+laptop%s+SHA256:x%s+" .. ("x"):rep(47) .. "%.%.%.\n", r.out)
       assert.matches("page 1: 3 of 13 ssh keys; %-%-page N for another page", r.out)
       r = ok(run{ "-o", "table", "images", "list", "--all" })
       assert.matches("NORD%-NO%-KRS%-1, ARC%-IS%-HAF%-1", r.out)
@@ -251,7 +252,7 @@ describe("genesiscloud commands made from resource definitions", function()
       local r = ok(run{ "-o", "table", "availability", "NORD-NO-KRS-1" })
       assert.are.same({ "get", "NORD-NO-KRS-1" }, calls[1])
       assert.matches("^region%s+NORD%-NO%-KRS%-1\ntype%s+instances\n\ninstance_types:\nAVAILABLE%s+TYPE\n"
-        .. "true%s+vcpu%-4_memory%-12g\nfalse%s+vcpu%-8_memory%-24g\n$", r.out)
+        .. "true%s+vcpu%-4_memory%-12g\nfalse%s+vcpu%-32_memory%-192g_disk%-80g_nvidia3090%-8%-never%-cut\n$", r.out)
     end)
   end)
 

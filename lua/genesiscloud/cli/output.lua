@@ -130,8 +130,8 @@ end
 
 -- Generic objects (any resource) -----------------------------------------
 
---- Cells longer than this are cut in tables (the JSON has them whole).
-output.CELL_MAX = 40
+--- Cells longer than this are cut in list tables (the JSON has them whole).
+output.CELL_MAX = 50
 
 -- A value as one table cell: a scalar as text (whole numbers without
 -- ".0"), a list of scalars joined with ", "; nil for anything else.
@@ -180,21 +180,25 @@ local function column_keys(objects, first)
 end
 
 --- A table of any objects: a column per key with a scalar (or a list of
--- scalars) value, `first` keys first, long cells cut. -> text
-function output.objects_table(objects, first)
+-- scalars) value, `first` keys first, long cells cut unless `whole`. -> text
+function output.objects_table(objects, first, whole)
   local keys = column_keys(objects, first)
   local header, rows = {}, {}
   for i, k in ipairs(keys) do header[i] = k:upper() end
   for r, object in ipairs(objects) do
     local row = {}
-    for i, k in ipairs(keys) do row[i] = cut(cell(object[k]) or "") end
+    for i, k in ipairs(keys) do
+      local text = cell(object[k]) or ""
+      row[i] = whole and text or cut(text)
+    end
     rows[r] = row
   end
   return output.columns(header, rows)
 end
 
 --- Any object as "key  value" lines (`first` keys first); each list of
--- objects in it follows as a table of its own, under its key.
+-- objects in it follows as a table of its own, under its key. Nothing is
+-- cut: this is the view of one object.
 function output.object_detail(object, first)
   local rows = {}
   for _, k in ipairs(column_keys({ object }, first)) do rows[#rows + 1] = { k, cell(object[k]) } end
@@ -205,7 +209,7 @@ function output.object_detail(object, first)
   end
   table.sort(nested)
   for _, k in ipairs(nested) do
-    text = text .. "\n" .. k .. ":\n" .. output.objects_table(object[k])
+    text = text .. "\n" .. k .. ":\n" .. output.objects_table(object[k], nil, true)
   end
   return text
 end
