@@ -110,7 +110,7 @@ describe("a create whose answer is lost", function()
   end)
 
   it("answers unknown_outcome when a new group with the name cannot be compared", function()
-    local res = require "genesiscloud.security_groups"
+    local res = require "genesiscloud.resources.security_groups"
     local compare = res.compare
     finally(function() res.compare = compare end)
     -- what compare answers for a group in a shape it cannot read

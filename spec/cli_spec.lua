@@ -408,6 +408,15 @@ describe("genesiscloud (command line)", function()
       end
     end)
 
+    it("is the same as security-groups list (sg is its short name)", function()
+      make_groups(2)
+      local short = ok(cli{ "sg", "list", "--per-page", "1" }).out
+      local long = ok(cli{ "security-groups", "list", "--per-page", "1" }).out
+      assert.are.equal(short, long)
+      assert.are.equal(2, json({ out = long }).total_count)
+      assert.matches("Usage: genesiscloud security%-groups apply ", ok(cli{ "security-groups", "apply", "--help" }).out)
+    end)
+
     it("is a table with aligned columns under --output table", function()
       assert(client:create_security_group{ name = "a-rather-long-name", description = "d",
         rules = { { direction = "ingress", protocol = "tcp", port_range_min = 443, port_range_max = 443 },

@@ -96,4 +96,36 @@ describe("contract with the vendor's OpenAPI file (prism)", function()
   it("delete", function()
     assert.is_true(client:delete_security_group("0c2a7cd2"))
   end)
+
+  -- SSH keys, images and availability: every operation, through the
+  -- services and through the flat aliases.
+  local KEY = { name = "laptop", value = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNsb3VkIGtleSBmb3IgdGVzdHM x@y" }
+
+  it("SSH keys: create and get answer bare objects (service and alias)", function()
+    local key = assert(client.ssh_keys:create(KEY))
+    assert.is_string(key.id)
+    assert.is_nil(key.ssh_key) -- no envelope
+    assert.is_string(assert(client:get_ssh_key("1c2a7cd2")).name)
+    assert.is_string(assert(client.ssh_keys:get("1c2a7cd2")).id)
+    assert.is_string(assert(client:create_ssh_key(KEY)).id)
+  end)
+
+  it("SSH keys: list, update (PUT), delete", function()
+    assert.is_table(assert(client:list_ssh_keys{ per_page = 10 }).ssh_keys)
+    assert.is_table(assert(client.ssh_keys:list()).ssh_keys)
+    assert.is_string(assert(client:update_ssh_key("1c2a7cd2", { name = "desk" })).id)
+    assert.is_string(assert(client.ssh_keys:update("1c2a7cd2", { name = "desk" })).id)
+    assert.is_true(client:delete_ssh_key("1c2a7cd2"))
+    assert.is_true(client.ssh_keys:delete("1c2a7cd2"))
+  end)
+
+  it("images: list with the type filter (service and alias)", function()
+    assert.is_table(assert(client:list_images{ type = "base-os" }).images)
+    assert.is_table(assert(client.images:list{ type = "snapshot", per_page = 5 }).images)
+  end)
+
+  it("availability: the region as a path parameter (service and alias)", function()
+    assert.is_table(assert(client:get_availability("NORD-NO-KRS-1")))
+    assert.is_table(assert(client.availability:get("NORD-NO-KRS-1")))
+  end)
 end)

@@ -1,43 +1,96 @@
--- The documented defaults of the retry and size options: what
--- options.resolve fills in, what a client's retry policy really holds, and
--- that the reference of `new` (doc/genesiscloud.ldoc, the LDoc page every
--- option is documented on) says the same numbers. A changed default
--- is a change of behaviour for every user who relies on the documentation.
+-- The documented defaults: the reference of `new` (genesiscloud.ldoc, the
+-- LDoc page every option is documented on) says for every option what its
+-- row in options.schema holds (type, default, environment variable), and
+-- what resolve fills in and a client's retry policy really holds follow
+-- the rows. A changed default is a change of behaviour for every user who
+-- relies on the documentation.
 local genesiscloud = require "genesiscloud"
 local options = require "genesiscloud.options"
 local client_mod = require "genesiscloud.client"
 
 local MiB = 1024 * 1024
 
--- name, value, how the reference writes it (`@tparam[opt=...]`)
-local DOCUMENTED = {
-  { "max_retries", 4, "4" },
-  { "retry_base", 0.5, "0.5" },
-  { "retry_max_wait", 30, "30" },
-  { "max_response_bytes", 16 * MiB, "16777216" },
-}
-
 local function no_env() return nil end
 
-describe("documented defaults", function()
-  local resolved = assert(options.resolve({ token = "t" }, no_env))
-
-  for _, row in ipairs(DOCUMENTED) do
-    local name, value = row[1], row[2]
-
-    it(("options.resolve gives %s = %s"):format(name, tostring(value)), function()
-      assert.are.equal(value, resolved[name])
-    end)
-
-    it(("the reference of new gives %s as %s"):format(name, row[3]), function()
-      local f = assert(io.open("doc/genesiscloud.ldoc", "r"))
-      local ref = f:read("*a")
+-- The reference moves from doc/ to docs/ldoc/: whichever exists.
+local function reference()
+  for _, path in ipairs{ "docs/ldoc/genesiscloud.ldoc", "doc/genesiscloud.ldoc" } do
+    local f = io.open(path, "r")
+    if f then
+      local text = f:read("*a")
       f:close()
-      local default = ref:match("@tparam%[opt=([^%]]*)%]%s+%S+%s+opts%." .. name .. "%f[^%w_]")
-      assert.is_not_nil(default, "no @tparam for opts." .. name .. " in doc/genesiscloud.ldoc")
-      assert.are.equal(row[3], default)
+      return text, path
+    end
+  end
+  error("no genesiscloud.ldoc in doc/ or docs/ldoc/")
+end
+
+-- name -> { opt = "opt=30", type = "number", text = the description }
+-- for every `@tparam[opt...] TYPE opts.NAME` of the doc comment of `new`.
+local function documented_options()
+  local ref = reference()
+  local block = assert(ref:match("\n(%-%-%- Creates a client.-)\n[^\n]*@treturn"), "no doc of new")
+  local found = {}
+  local current
+  for line in block:gmatch("[^\n]+") do
+    local opt, kind, name, text = line:match("^%-%- @tparam%[(opt[^%]]*)%]%s+(%S+)%s+opts%.([%w_]+)%s*(.*)$")
+    if opt then
+      current = { opt = opt, type = kind, text = text }
+      found[name] = current
+    elseif line:match("^%-%- @") then
+      current = nil
+    elseif current then
+      current.text = current.text .. " " .. line:gsub("^%-%-%s*", "")
+    end
+  end
+  return found
+end
+
+-- A literal default as LDoc's `[opt=...]` writes it.
+local function literal(value)
+  if type(value) == "string" then return '"' .. value .. '"' end
+  return tostring(math.tointeger(value) or value)
+end
+
+describe("documented defaults", function()
+  local documented = documented_options()
+
+  for _, row in ipairs(options.schema) do
+    it(("the reference of new documents opts.%s as its row says"):format(row.name), function()
+      local doc = documented[row.name]
+      assert.is_not_nil(doc, "no @tparam for opts." .. row.name)
+      assert.are.equal(row.type, doc.type)
+      local default = row.default
+      if default ~= nil then
+        -- a long default may be written in the text instead
+        if not (doc.opt == "opt" and doc.text:find(literal(default):gsub('"', ""), 1, true)) then
+          assert.are.equal("opt=" .. literal(default), doc.opt)
+        end
+      elseif row.env then
+        assert.are.equal("opt=$" .. row.env, doc.opt)
+      else
+        assert.are.equal("opt", doc.opt)
+      end
+      if row.env then assert.truthy(doc.text:find("$" .. row.env, 1, true) or doc.opt:find(row.env, 1, true)) end
+      if row.default_doc then assert.truthy(doc.text:find(row.default_doc, 1, true), doc.text) end
     end)
   end
+
+  it("the reference documents no option that has no row", function()
+    for name in pairs(documented) do
+      assert.is_not_nil(options.row(name), "opts." .. name .. " is documented but not in options.schema")
+    end
+  end)
+
+  it("are what options.resolve fills in", function()
+    local resolved = assert(options.resolve({ token = "t" }, no_env))
+    assert.are.equal(4, resolved.max_retries)
+    assert.are.equal(0.5, resolved.retry_base)
+    assert.are.equal(30, resolved.retry_max_wait)
+    assert.are.equal(16 * MiB, resolved.max_response_bytes)
+    assert.are.equal(30, resolved.timeout)
+    assert.are.equal(10, resolved.connect_timeout)
+  end)
 
   it("reach the retry policy of a client made with no retry options", function()
     -- Nothing is sent: the endpoint is never contacted.

@@ -7,7 +7,7 @@ local genesiscloud = helper.genesiscloud
 local core = require "genesiscloud.core"
 local rules = genesiscloud.rules
 local request = require "genesiscloud.request"
-local validate = require "genesiscloud.validate"
+local sg_validate = require "genesiscloud.resources.security_groups.validate"
 
 describe("a one-port range", function()
   it("is read by rules.parse as that one port", function()
@@ -21,11 +21,11 @@ describe("a one-port range", function()
     end
   end)
 
-  it("is accepted by the builders and by validate.rule", function()
+  it("is accepted by the builders and by sg_validate.rule", function()
     local rule = rules.ingress.tcp(22, 22)
     assert.are.equal(22, rule.port_range_min)
     assert.are.equal(22, rule.port_range_max)
-    assert.is_true(validate.rule{ direction = "ingress", protocol = "udp",
+    assert.is_true(sg_validate.rule{ direction = "ingress", protocol = "udp",
       port_range_min = 53, port_range_max = 53 })
   end)
 

@@ -1,15 +1,16 @@
-local ensure = require "genesiscloud.ensure"
+local ensure = require "genesiscloud.service.ensure"
 local errors = require "genesiscloud.errors"
 local rules = require "genesiscloud.rules"
-local validate = require "genesiscloud.validate"
-local sg_plan = require "genesiscloud.security_group_plan"
+local validate = require "genesiscloud.resources.security_groups.validate"
+local sg_plan = require "genesiscloud.resources.security_groups.plan"
 local fake = require "fake_client"
 
--- The security-group description with the hooks ensure reads.
+-- The security-group definition with the hooks ensure reads.
 local res = {
-  singular = "security_group", plural = "security_groups", path = "/security-groups",
-  ready_status = "created", error_status = "error",
-  validate = validate.security_group,
+  name = "security_group", plural = "security_groups", path = "/security-groups",
+  list_key = "security_groups", identity = "name",
+  statuses = { ready = { "created" }, failed = { "error" }, deleting = "deleting" },
+  validate = { create = validate.security_group },
   compare = sg_plan.compare,
   update_body = sg_plan.update_body,
 }
@@ -38,7 +39,7 @@ end
 describe("ensure.present", function()
   it("creates a missing group", function()
     local client = store_with(nil)
-    local sg, action, plan = ensure.present(client, res, web{ region = "NORD-NO-KRS-1" })
+    local sg, action, plan = ensure.present(client, web{ region = "NORD-NO-KRS-1" })
     assert.equal("created", action)
     assert.equal("web", sg.name)
     assert.equal(1, client:writes())
@@ -53,8 +54,8 @@ describe("ensure.present", function()
 
   it("second run sends no write", function()
     local client = store_with(nil)
-    assert.equal("created", select(2, ensure.present(client, res, web())))
-    local sg, action = ensure.present(client, res, web())
+    assert.equal("created", select(2, ensure.present(client, web())))
+    local sg, action = ensure.present(client, web())
     assert.equal("unchanged", action)
     assert.equal("web", sg.name)
     assert.equal(1, client:writes())
@@ -67,7 +68,7 @@ describe("ensure.present", function()
       { protocol = "udp", direction = "egress", port_range_min = 1, port_range_max = 65535 },
     } }
     local desired = web{ rules = { rules.ssh(), rules.egress.udp(), rules.https(), rules.ssh() } }
-    local sg, action, plan = ensure.present(client, res, desired)
+    local sg, action, plan = ensure.present(client, desired)
     assert.equal("unchanged", action)
     assert.equal(existing.id, sg.id)
     assert.same({ add = {}, remove = {} }, plan.rules)
@@ -76,7 +77,7 @@ describe("ensure.present", function()
 
   it("updates a changed description, sending name, description and rules", function()
     local client, existing = store_with{ name = "web", description = "old", rules = { rules.ssh(), rules.https() } }
-    local sg, action, plan = ensure.present(client, res, web())
+    local sg, action, plan = ensure.present(client, web())
     assert.equal("updated", action)
     assert.equal("web servers", sg.description)
     assert.equal(1, client:writes())
@@ -96,7 +97,7 @@ describe("ensure.present", function()
   it("updates changed rules and reports the diff", function()
     local client, existing = store_with{ name = "web", description = "web servers",
                                          rules = { rules.ssh(), rules.http() } }
-    local sg, action, plan = ensure.present(client, res, web())
+    local sg, action, plan = ensure.present(client, web())
     assert.equal("updated", action)
     assert.equal(existing.id, plan.id)
     assert.same({ "ingress tcp 443" }, texts(plan.rules.add))
@@ -109,26 +110,26 @@ describe("ensure.present", function()
   it("leaves a description it was not given alone", function()
     local client = store_with{ name = "web", description = "kept", rules = { rules.ssh() } }
     local desired = { name = "web", rules = { rules.ssh(), rules.ping() } }
-    local sg, action = ensure.present(client, res, desired)
+    local sg, action = ensure.present(client, desired)
     assert.equal("updated", action)
     assert.equal("kept", sg.description)
     assert.equal("kept", client.calls[#client.calls].args[2].description)
     client.calls = {}
-    assert.equal("unchanged", select(2, ensure.present(client, res, desired)))
+    assert.equal("unchanged", select(2, ensure.present(client, desired)))
     assert.equal(0, client:writes())
   end)
 
   it("treats a missing description as equal to an empty one", function()
     local client = store_with{ name = "web", rules = { rules.ssh() } }
     local desired = { name = "web", description = "", rules = { rules.ssh() } }
-    assert.equal("unchanged", select(2, ensure.present(client, res, desired)))
+    assert.equal("unchanged", select(2, ensure.present(client, desired)))
     assert.equal(0, client:writes())
   end)
 
   describe("dry_run", function()
     it("plans a create without writing", function()
       local client = store_with(nil)
-      local plan, action = ensure.present(client, res, web(), { dry_run = true })
+      local plan, action = ensure.present(client, web(), { dry_run = true })
       assert.equal("created", action)
       assert.equal("created", plan.action)
       assert.is_true(plan.dry_run)
@@ -141,7 +142,7 @@ describe("ensure.present", function()
 
     it("plans an update without writing (dry_run inside desired)", function()
       local client, existing = store_with{ name = "web", description = "old", rules = { rules.ssh(), rules.ping() } }
-      local plan, action = ensure.present(client, res, web{ dry_run = true })
+      local plan, action = ensure.present(client, web{ dry_run = true })
       assert.equal("updated", action)
       assert.equal(existing.id, plan.id)
       assert.equal("web", plan.name)
@@ -155,7 +156,7 @@ describe("ensure.present", function()
     it("plans nothing for an unchanged group", function()
       local client, existing = store_with{ name = "web", description = "web servers",
                                            rules = { rules.https(), rules.ssh() } }
-      local plan, action = ensure.present(client, res, web(), { dry_run = true })
+      local plan, action = ensure.present(client, web(), { dry_run = true })
       assert.equal("unchanged", action)
       assert.equal(existing.id, plan.id)
       assert.same({}, plan.changes)
@@ -168,11 +169,11 @@ describe("ensure.present", function()
     local client = store_with(nil)
     client.calls = {}
     local too_high = { protocol = "tcp", direction = "ingress", port_range_min = 1, port_range_max = 70000 }
-    local sg, err = ensure.present(client, res, web{ rules = { rules.ssh(), too_high } })
+    local sg, err = ensure.present(client, web{ rules = { rules.ssh(), too_high } })
     assert.is_nil(sg)
     assert.equal("validation", err.kind)
     assert.equal("rules[2].port_range_max", err.field)
-    sg, err = ensure.present(client, res, web{ name = "default", dry_run = true })
+    sg, err = ensure.present(client, web{ name = "default", dry_run = true })
     assert.is_nil(sg)
     assert.equal("name", err.field)
     assert.equal(0, client:count())
@@ -183,7 +184,7 @@ describe("ensure.present", function()
     local a = client:put(web())
     client:add(150)
     local b = client:put(web{ description = "other" })
-    local sg, err = ensure.present(client, res, web())
+    local sg, err = ensure.present(client, web())
     assert.is_nil(sg)
     assert.is_true(errors.is(err))
     assert.equal("conflict", err.kind)
@@ -198,14 +199,14 @@ describe("ensure.present", function()
     local boom = errors.new{ kind = "api", status = 500, message = "oops" }
     local client = store_with(nil)
     client.fail = function(op) if op == "list" then return boom end end
-    local _, err = ensure.present(client, res, web())
+    local _, err = ensure.present(client, web())
     assert.equal(boom, err)
     client.fail = function(op) if op == "create" then return boom end end
-    _, err = ensure.present(client, res, web())
+    _, err = ensure.present(client, web())
     assert.equal(boom, err)
     client = store_with{ name = "web", rules = { rules.ssh() } }
     client.fail = function(op) if op == "update" then return boom end end
-    _, err = ensure.present(client, res, web())
+    _, err = ensure.present(client, web())
     assert.equal(boom, err)
   end)
 
@@ -214,7 +215,7 @@ describe("ensure.present", function()
     client.create_status = "creating"
     client.scripted["sg-0121"] = { "creating", "created" }
     local clock = fake.clock()
-    local sg, action = ensure.present(client, res, web(), { wait = { now = clock.now, sleep = clock.sleep } })
+    local sg, action = ensure.present(client, web(), { wait = { now = clock.now, sleep = clock.sleep } })
     assert.equal("created", action)
     assert.equal("created", sg.status)
     assert.equal(2, client:count("get"))
@@ -222,11 +223,12 @@ describe("ensure.present", function()
   end)
 
   it("compares every given field when the resource has no compare hook", function()
-    local plain_res = { singular = "security_group", plural = "security_groups", path = "/x" }
+    local plain_res = { name = "security_group", plural = "security_groups", path = "/x",
+      list_key = "security_groups" }
     local client = fake.new(plain_res)
     client:put{ name = "k", size = 10, tags = { "a" } }
-    assert.equal("unchanged", select(2, ensure.present(client, plain_res, { name = "k", size = 10, tags = { "a" } })))
-    local _, action, plan = ensure.present(client, plain_res, { name = "k", size = 20 })
+    assert.equal("unchanged", select(2, ensure.present(client, { name = "k", size = 10, tags = { "a" } })))
+    local _, action, plan = ensure.present(client, { name = "k", size = 20 })
     assert.equal("updated", action)
     assert.same({ from = 10, to = 20 }, plan.changes.size)
     assert.same({ name = "k", size = 20 }, client.calls[#client.calls].args[2])
@@ -236,7 +238,7 @@ end)
 describe("ensure.absent", function()
   it("deletes the named group", function()
     local client, existing = store_with(web())
-    local ok, action = ensure.absent(client, res, { name = "web" })
+    local ok, action = ensure.absent(client, { name = "web" })
     assert.is_true(ok)
     assert.equal("deleted", action)
     assert.equal(1, client:count("delete"))
@@ -246,8 +248,8 @@ describe("ensure.absent", function()
 
   it("reports absent without writing, also on a second run", function()
     local client = store_with(web())
-    assert.equal("deleted", select(2, ensure.absent(client, res, web())))
-    local ok, action = ensure.absent(client, res, web())
+    assert.equal("deleted", select(2, ensure.absent(client, web())))
+    local ok, action = ensure.absent(client, web())
     assert.is_true(ok)
     assert.equal("absent", action)
     assert.equal(1, client:writes())
@@ -255,11 +257,11 @@ describe("ensure.absent", function()
 
   it("plans without writing on dry_run", function()
     local client, existing = store_with(web())
-    local plan, action = ensure.absent(client, res, { name = "web", dry_run = true })
+    local plan, action = ensure.absent(client, { name = "web", dry_run = true })
     assert.equal("deleted", action)
     assert.equal(existing.id, plan.id)
     assert.is_true(plan.dry_run)
-    plan, action = ensure.absent(client, res, { name = "nope" }, { dry_run = true })
+    plan, action = ensure.absent(client, { name = "nope" }, { dry_run = true })
     assert.equal("absent", action)
     assert.is_nil(plan.id)
     assert.equal(0, client:writes())
@@ -273,7 +275,7 @@ describe("ensure.absent", function()
         return errors.new{ kind = "api", status = 404, message = "gone" }
       end
     end
-    local ok, action = ensure.absent(client, res, { name = "web" })
+    local ok, action = ensure.absent(client, { name = "web" })
     assert.is_true(ok)
     assert.equal("absent", action)
   end)
@@ -282,7 +284,7 @@ describe("ensure.absent", function()
     local client = store_with(web())
     local boom = errors.new{ kind = "api", status = 409, message = "in use" }
     client.fail = function(op) if op == "delete" then return boom end end
-    local ok, err = ensure.absent(client, res, { name = "web" })
+    local ok, err = ensure.absent(client, { name = "web" })
     assert.is_nil(ok)
     assert.equal(boom, err)
   end)
@@ -290,7 +292,7 @@ describe("ensure.absent", function()
   it("refuses two groups with the same name", function()
     local client = fake.new(res)
     local a, b = client:put(web()), client:put(web())
-    local ok, err = ensure.absent(client, res, { name = "web" })
+    local ok, err = ensure.absent(client, { name = "web" })
     assert.is_nil(ok)
     assert.equal("conflict", err.kind)
     assert.same({ a.id, b.id }, err.ids)
@@ -299,11 +301,11 @@ describe("ensure.absent", function()
 
   it("needs a name", function()
     local client = fake.new(res)
-    local ok, err = ensure.absent(client, res, {})
+    local ok, err = ensure.absent(client, {})
     assert.is_nil(ok)
     assert.equal("validation", err.kind)
     assert.equal("name", err.field)
-    ok, err = ensure.absent(client, res, "web")
+    ok, err = ensure.absent(client, "web")
     assert.is_nil(ok)
     assert.equal("usage", err.kind)
     assert.equal(0, client:count())
@@ -314,7 +316,7 @@ describe("ensure.absent", function()
     client.delete_keeps = true
     client.scripted[existing.id] = { "deleting", 404 }
     local clock = fake.clock()
-    local ok, action = ensure.absent(client, res, { name = "web", wait = { now = clock.now, sleep = clock.sleep } })
+    local ok, action = ensure.absent(client, { name = "web", wait = { now = clock.now, sleep = clock.sleep } })
     assert.is_true(ok)
     assert.equal("deleted", action)
     assert.equal(2, client:count("get"))
@@ -337,7 +339,7 @@ describe("ensure and a server answer it cannot use", function()
       local fields = { name = "web", rules = { rules.ssh() } }
       for k, v in pairs(case[2]) do fields[k] = v end
       local client = store_with(fields)
-      local obj, err = ensure.present(client, res, web())
+      local obj, err = ensure.present(client, web())
       assert.is_nil(obj)
       assert.is_true(errors.is(err))
       assert.equal("decode", err.kind)
@@ -352,7 +354,7 @@ describe("ensure and a server answer it cannot use", function()
       if obj.name == "web" then obj.id = nil end
     end
     -- the fake looks objects up by its own key; the list shows the object
-    local obj, err = ensure.absent(client, res, { name = "web" })
+    local obj, err = ensure.absent(client, { name = "web" })
     assert.is_nil(obj)
     assert.equal("decode", err.kind)
     assert.matches("but no id", err.message)
@@ -363,11 +365,11 @@ end)
 describe("ensure options", function()
   it("refuses an unknown option before anything is read or written", function()
     local client = store_with(nil)
-    local obj, err = ensure.present(client, res, web(), { dryrun = true })
+    local obj, err = ensure.present(client, web(), { dryrun = true })
     assert.is_nil(obj)
     assert.equal("usage", err.kind)
     assert.equal("ensure_security_group: unknown option 'dryrun' (did you mean 'dry_run'?)", err.message)
-    obj, err = ensure.absent(client, res, { name = "web" }, { wait = { timout = 1 } })
+    obj, err = ensure.absent(client, { name = "web" }, { wait = { timout = 1 } })
     assert.is_nil(obj)
     assert.matches("unknown option 'timout' %(did you mean 'timeout'%?%)", err.message)
     assert.equal(0, client:count())
@@ -375,16 +377,16 @@ describe("ensure options", function()
 
   it("reads dry_run and wait inside desired too, and checks their values", function()
     local client = store_with(nil)
-    local _, err = ensure.present(client, res, web{ dry_run = "yes" })
+    local _, err = ensure.present(client, web{ dry_run = "yes" })
     assert.equal("usage", err.kind)
-    _, err = ensure.present(client, res, web{ wait = 5 })
+    _, err = ensure.present(client, web{ wait = 5 })
     assert.equal("usage", err.kind)
     assert.equal(0, client:count())
   end)
 
   it("validates and sends a plain copy: a spec read through __index is refused", function()
     local client = store_with(nil)
-    local obj, err = ensure.present(client, res, setmetatable({}, { __index = web() }))
+    local obj, err = ensure.present(client, setmetatable({}, { __index = web() }))
     assert.is_nil(obj)
     assert.equal("validation", err.kind)
     assert.equal(0, client:count())

@@ -1,13 +1,15 @@
--- An in-memory client with the method names a resource description
--- implies, recording every call, plus a fake clock. For unit specs of the
--- loops (paginate, wait, ensure): no network, no C core.
+-- An in-memory stand-in for a service (its `def` and the plain methods
+-- list, get, create, update, delete the loops call), recording every call,
+-- plus a fake clock. For unit specs of the loops (paginate, wait, ensure):
+-- no network, no C core.
 local errors = require "genesiscloud.errors"
 
 local fake = {}
 
 fake.res = {
-  singular = "security_group", plural = "security_groups", path = "/security-groups",
-  ready_status = "created", error_status = "error",
+  name = "security_group", plural = "security_groups", path = "/security-groups",
+  list_key = "security_groups", identity = "name",
+  statuses = { ready = { "created" }, failed = { "error" }, deleting = "deleting" },
 }
 
 local function copy(t)
@@ -31,20 +33,20 @@ function fake.new(res, opts)
   res = res or fake.res
   opts = opts or {}
   local self = setmetatable({
-    res = res, objects = {}, order = {}, calls = {}, next_id = 1,
+    def = res, res = res, objects = {}, order = {}, calls = {}, next_id = 1,
     omit_total = opts.omit_total,
     -- fail(op, call) -> err to make that call fail; scripted[id] = statuses
     -- returned by successive gets; repeat_from = page the server gets stuck on.
     fail = nil, scripted = {}, repeat_from = nil, create_status = "created",
   }, Fake)
-  local s, p = res.singular, res.plural
-  self["list_" .. p] = function(c, q) return c:_list(q) end
-  self["get_" .. s] = function(c, id) return c:_get(id) end
-  self["create_" .. s] = function(c, spec) return c:_create(spec) end
-  self["update_" .. s] = function(c, id, spec) return c:_update(id, spec) end
-  self["delete_" .. s] = function(c, id) return c:_delete(id) end
   return self
 end
+
+function Fake:list(q) return self:_list(q) end
+function Fake:get(id) return self:_get(id) end
+function Fake:create(spec) return self:_create(spec) end
+function Fake:update(id, spec) return self:_update(id, spec) end
+function Fake:delete(id) return self:_delete(id) end
 
 function Fake:_record(op, ...)
   local call = { op = op, args = copy({ ... }) }
@@ -97,7 +99,7 @@ function Fake:_list(q)
   for i = (page - 1) * per_page + 1, math.min(page * per_page, #self.order) do
     items[#items + 1] = copy(self.objects[self.order[i]])
   end
-  return { [self.res.plural] = items, page = page, per_page = per_page,
+  return { [self.res.list_key] = items, page = page, per_page = per_page,
            total_count = not self.omit_total and #self.order or nil }
 end
 

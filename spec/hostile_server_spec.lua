@@ -268,30 +268,31 @@ describe("a hostile server", function()
 end)
 
 describe("what the hostile run found", function()
-  local ensure = require "genesiscloud.ensure"
-  local res = require "genesiscloud.security_groups"
+  local ensure = require "genesiscloud.service.ensure"
+  local res = require "genesiscloud.resources.security_groups"
 
-  -- A client whose list holds a group named "web" without an id.
+  -- A service whose list holds a group named "web" without an id.
   local function stub()
     local writes = 0
     local c = {
-      list_security_groups = function()
+      def = res,
+      list = function()
         return { security_groups = { { name = "web", description = "old", rules = { rules.ssh() } } } }
       end,
     }
     for _, op in ipairs{ "create", "update", "delete" } do
-      c[op .. "_security_group"] = function() writes = writes + 1 return {} end
+      c[op] = function() writes = writes + 1 return {} end
     end
     return c, function() return writes end
   end
 
   it("ensure refuses to act on a listed group without an id (a decode error, no write)", function()
     local c, writes = stub()
-    local obj, err = ensure.present(c, res, { name = "web", description = "new", rules = { rules.ssh() } })
+    local obj, err = ensure.present(c, { name = "web", description = "new", rules = { rules.ssh() } })
     assert.is_nil(obj)
     assert.are.equal("decode", err.kind)
     assert.matches('security group with name "web" but no id', err.message)
-    local ok, aerr = ensure.absent(c, res, { name = "web" })
+    local ok, aerr = ensure.absent(c, { name = "web" })
     assert.is_nil(ok)
     assert.are.equal("decode", aerr.kind)
     assert.are.equal(0, writes())

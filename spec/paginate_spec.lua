@@ -1,4 +1,4 @@
-local paginate = require "genesiscloud.paginate"
+local paginate = require "genesiscloud.service.paginate"
 local errors = require "genesiscloud.errors"
 local fake = require "fake_client"
 
@@ -24,7 +24,7 @@ describe("paginate.items", function()
         it("walks every group once, lazily: " .. label, function()
           local client = fake.new(res, { omit_total = omit_total }):add(total)
           local seen, n = {}, 0
-          for sg in paginate.items(client, res, { per_page = per_page }) do
+          for sg in paginate.items(client, { per_page = per_page }) do
             n = n + 1
             assert.is_nil(seen[sg.id], "seen twice: " .. sg.id)
             seen[sg.id] = true
@@ -49,7 +49,7 @@ describe("paginate.items", function()
   it("leaves per_page to the server when not given", function()
     local client = fake.new(res):add(51)
     local n = 0
-    for _ in paginate.items(client, res) do n = n + 1 end
+    for _ in paginate.items(client) do n = n + 1 end
     assert.equal(51, n)
     assert.same({ page = 1 }, client.calls[1].args[1])
     assert.equal(2, client:count("list"))
@@ -58,7 +58,7 @@ describe("paginate.items", function()
   it("starts at opts.page and stops at total_count", function()
     local client = fake.new(res):add(237)
     local ids = {}
-    for sg in paginate.items(client, res, { page = 3, per_page = 50 }) do ids[#ids + 1] = sg.id end
+    for sg in paginate.items(client, { page = 3, per_page = 50 }) do ids[#ids + 1] = sg.id end
     assert.equal(137, #ids)
     assert.equal("sg-0101", ids[1])
     assert.equal("sg-0237", ids[#ids])
@@ -67,14 +67,14 @@ describe("paginate.items", function()
 
   it("passes the parameters given in query to the list call, but not max_pages", function()
     local client = fake.new(res):add(3)
-    for _ in paginate.items(client, res, { per_page = 10, query = { region = "NORD-NO-KRS-1" }, max_pages = 5 }) do end
+    for _ in paginate.items(client, { per_page = 10, query = { region = "NORD-NO-KRS-1" }, max_pages = 5 }) do end
     assert.same({ page = 1, per_page = 10, query = { region = "NORD-NO-KRS-1" } }, client.calls[1].args[1])
   end)
 
   it("stops after max_pages", function()
     local client = fake.new(res):add(237)
     local n = 0
-    for _ in paginate.items(client, res, { per_page = 50, max_pages = 2 }) do n = n + 1 end
+    for _ in paginate.items(client, { per_page = 50, max_pages = 2 }) do n = n + 1 end
     assert.equal(100, n)
     assert.equal(2, client:count("list"))
   end)
@@ -86,7 +86,7 @@ describe("paginate.items", function()
       runaway_stop(client)
       local n = 0
       local ok, err = pcall(function()
-        for _ in paginate.items(client, res, { per_page = 50 }) do n = n + 1 end
+        for _ in paginate.items(client, { per_page = 50 }) do n = n + 1 end
       end)
       assert.is_false(ok)
       assert.is_true(errors.is(err))
@@ -104,7 +104,7 @@ describe("paginate.items", function()
     client.repeat_from = 1
     runaway_stop(client)
     local ok, err = pcall(function()
-      for _ in paginate.items(client, res, { per_page = 2 }) do end
+      for _ in paginate.items(client, { per_page = 2 }) do end
     end)
     assert.is_false(ok)
     assert.equal("repeated_page", err.code)
@@ -117,7 +117,7 @@ describe("paginate.items", function()
     client.fail = function(op, _, n) if op == "list" and n == 3 then return boom end end
     local n = 0
     local ok, err = pcall(function()
-      for _ in paginate.items(client, res, { per_page = 50 }) do n = n + 1 end
+      for _ in paginate.items(client, { per_page = 50 }) do n = n + 1 end
     end)
     assert.is_false(ok)
     assert.equal(boom, err)       -- the very same object, not a string
@@ -126,26 +126,26 @@ describe("paginate.items", function()
   end)
 
   it("raises a validation error for bad options at the call", function()
-    local ok, err = pcall(paginate.items, fake.new(res), res, { per_page = 500 })
+    local ok, err = pcall(paginate.items, fake.new(res), { per_page = 500 })
     assert.is_false(ok)
     assert.is_true(errors.is(err))
     assert.equal("per_page", err.field)
-    ok, err = pcall(paginate.items, fake.new(res), res, { max_pages = 0 })
+    ok, err = pcall(paginate.items, fake.new(res), { max_pages = 0 })
     assert.is_false(ok)
     assert.equal("max_pages", err.field)
   end)
 
   it("raises a decode error when the list key is missing", function()
     local client = fake.new(res)
-    client.list_security_groups = function() return { total_count = 0 } end
-    local ok, err = pcall(function() for _ in paginate.items(client, res) do end end)
+    client.list = function() return { total_count = 0 } end
+    local ok, err = pcall(function() for _ in paginate.items(client) do end end)
     assert.is_false(ok)
     assert.equal("decode", err.kind)
   end)
 
   it("returns a closing value whose __close ends the walk and drops the page", function()
     local client = fake.new(res):add(30)
-    local step, _, _, closing = paginate.items(client, res, { per_page = 10 })
+    local step, _, _, closing = paginate.items(client, { per_page = 10 })
     assert.is_table(step())
     local close = getmetatable(closing).__close
     assert.is_function(close)
@@ -160,7 +160,7 @@ describe("paginate.items", function()
       return
     end
     local client = fake.new(res):add(30)
-    local step, s, c, closing = paginate.items(client, res, { per_page = 10 })
+    local step, s, c, closing = paginate.items(client, { per_page = 10 })
     local n = 0
     for _ in step, s, c, closing do
       n = n + 1
@@ -176,7 +176,7 @@ describe("paginate.items", function()
       return
     end
     local client = fake.new(res):add(30)
-    local step, s, c, closing = paginate.items(client, res, { per_page = 10 })
+    local step, s, c, closing = paginate.items(client, { per_page = 10 })
     local ok = pcall(function()
       for _ in step, s, c, closing do error("body failed") end
     end)
@@ -189,7 +189,7 @@ describe("paginate.pages", function()
   it("yields whole pages and the response", function()
     local client = fake.new(res):add(237)
     local sizes = {}
-    for items, resp in paginate.pages(client, res, { per_page = 100 }) do
+    for items, resp in paginate.pages(client, { per_page = 100 }) do
       sizes[#sizes + 1] = #items
       assert.equal(237, resp.total_count)
       assert.equal(#sizes, client:count("list"))
@@ -199,18 +199,18 @@ describe("paginate.pages", function()
 
   it("yields nothing for no groups", function()
     local client = fake.new(res)
-    for _ in paginate.pages(client, res) do error("no page expected") end
+    for _ in paginate.pages(client) do error("no page expected") end
     assert.equal(1, client:count("list"))
   end)
 
   it("raises errors and honours max_pages", function()
     local client = fake.new(res):add(237)
     local n = 0
-    for _ in paginate.pages(client, res, { per_page = 10, max_pages = 4 }) do n = n + 1 end
+    for _ in paginate.pages(client, { per_page = 10, max_pages = 4 }) do n = n + 1 end
     assert.equal(4, n)
     local boom = errors.new{ kind = "timeout", message = "slow" }
     client.fail = function() return boom end
-    local ok, err = pcall(function() for _ in paginate.pages(client, res) do end end)
+    local ok, err = pcall(function() for _ in paginate.pages(client) do end end)
     assert.is_false(ok)
     assert.equal(boom, err)
   end)
@@ -219,25 +219,25 @@ end)
 describe("paginate.all and each", function()
   it("all returns one array in server order", function()
     local client = fake.new(res):add(237)
-    local list = assert(paginate.all(client, res, { per_page = 100 }))
+    local list = assert(paginate.all(client, { per_page = 100 }))
     assert.equal(237, #list)
     for i, sg in ipairs(list) do assert.equal(string.format("sg-%04d", i), sg.id) end
-    assert.same({}, assert(paginate.all(fake.new(res), res)))
+    assert.same({}, assert(paginate.all(fake.new(res))))
   end)
 
   it("all returns nil, err instead of raising", function()
     local client = fake.new(res):add(237)
     local boom = errors.new{ kind = "api", status = 500, message = "oops" }
     client.fail = function(_, _, n) if n == 2 then return boom end end
-    local list, err = paginate.all(client, res, { per_page = 100 })
+    local list, err = paginate.all(client, { per_page = 100 })
     assert.is_nil(list)
     assert.equal(boom, err)
     client.fail = nil
     client.repeat_from = 1
-    list, err = paginate.all(client, res, { per_page = 100 })
+    list, err = paginate.all(client, { per_page = 100 })
     assert.is_nil(list)
     assert.equal("repeated_page", err.code)
-    list, err = paginate.all(client, res, { per_page = 0 })
+    list, err = paginate.all(client, { per_page = 0 })
     assert.is_nil(list)
     assert.equal("per_page", err.field)
   end)
@@ -249,7 +249,7 @@ describe("paginate.all and each", function()
       n = n + 1
       if n == 12 then return false end
     end
-    assert.is_true(paginate.each(client, res, count_to_12, { per_page = 10 }))
+    assert.is_true(paginate.each(client, count_to_12, { per_page = 10 }))
     assert.equal(12, n)
     assert.equal(2, client:count("list"))
   end)
@@ -260,7 +260,7 @@ describe("paginate bounds", function()
     local saved = paginate.PAGE_LIMIT
     paginate.PAGE_LIMIT = 3
     local client = fake.new(res, { omit_total = true }):add(237)
-    local list, err = paginate.all(client, res, { per_page = 10 })
+    local list, err = paginate.all(client, { per_page = 10 })
     paginate.PAGE_LIMIT = saved
     assert.is_nil(list)
     assert.equal("too_large", err.kind)
@@ -268,14 +268,14 @@ describe("paginate bounds", function()
     assert.equal(3, client:count("list"))
     -- max_pages given: the walk is the caller's to bound, and ends quietly
     paginate.PAGE_LIMIT = 3
-    list = paginate.all(client, res, { per_page = 10, max_pages = 5 })
+    list = paginate.all(client, { per_page = 10, max_pages = 5 })
     paginate.PAGE_LIMIT = saved
     assert.equal(50, #list)
   end)
 
   it("stops on a page shorter than the smaller of per_page asked and stated", function()
     local client = fake.new(res, { omit_total = true }):add(25)
-    assert.equal(25, #assert(paginate.all(client, res, { per_page = 10 })))
+    assert.equal(25, #assert(paginate.all(client, { per_page = 10 })))
     assert.equal(3, client:count("list"))
   end)
 end)

@@ -1,4 +1,5 @@
 local validate = require "genesiscloud.validate"
+local sg_validate = require "genesiscloud.resources.security_groups.validate"
 local errors = require "genesiscloud.errors"
 local rules = require "genesiscloud.rules"
 
@@ -22,7 +23,7 @@ local function third(rule)
 end
 
 local function expect_invalid(spec, field, words, opts)
-  local ok, err = validate.security_group(spec, opts)
+  local ok, err = sg_validate.security_group(spec, opts)
   assert.is_nil(ok, field)
   assert.is_true(errors.is(err), field)
   assert.equal("validation", err.kind)
@@ -33,7 +34,7 @@ local function expect_invalid(spec, field, words, opts)
   return err
 end
 
-describe("validate.security_group", function()
+describe("sg_validate.security_group", function()
   it("accepts valid specs", function()
     local valid = {
       group(),
@@ -46,7 +47,7 @@ describe("validate.security_group", function()
       group{ rules = { rules.ping(), rules.egress.all(), rules.ingress.udp(51820) } },
     }
     for i, spec in ipairs(valid) do
-      local ok, err = validate.security_group(spec)
+      local ok, err = sg_validate.security_group(spec)
       assert.is_true(ok, "case " .. i .. ": " .. tostring(err))
     end
   end)
@@ -104,7 +105,7 @@ describe("validate.security_group", function()
   end)
 
   it("prints one line starting with genesiscloud:", function()
-    local _, err = validate.security_group(third(tcp(22, 70000)))
+    local _, err = sg_validate.security_group(third(tcp(22, 70000)))
     local line = tostring(err)
     assert.truthy(line:find("^genesiscloud: "))
     assert.is_nil(line:find("\n"))
@@ -113,8 +114,8 @@ describe("validate.security_group", function()
 
   describe("partial (PATCH)", function()
     it("allows name and rules to be left out", function()
-      assert.is_true(validate.security_group({ description = "x" }, { partial = true }))
-      assert.is_true(validate.security_group({}, { partial = true }))
+      assert.is_true(sg_validate.security_group({ description = "x" }, { partial = true }))
+      assert.is_true(sg_validate.security_group({}, { partial = true }))
       expect_invalid({ description = "x" }, "name", nil)
     end)
 

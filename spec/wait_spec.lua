@@ -1,4 +1,4 @@
-local wait = require "genesiscloud.wait"
+local wait = require "genesiscloud.service.wait"
 local errors = require "genesiscloud.errors"
 local fake = require "fake_client"
 
@@ -22,7 +22,7 @@ end
 describe("wait.for_status", function()
   it("returns the object once the status is reached", function()
     local client, clock = setup{ "enqueued", "creating", "creating", "created" }
-    local sg, err = wait.for_status(client, res, "sg-0001", opts(clock, { status = "created", interval = 2 }))
+    local sg, err = wait.for_status(client, "sg-0001", opts(clock, { status = "created", interval = 2 }))
     assert.is_nil(err)
     assert.equal("created", sg.status)
     assert.equal("sg-0001", sg.id)
@@ -32,19 +32,19 @@ describe("wait.for_status", function()
 
   it("does not sleep when the status is already there", function()
     local client, clock = setup{ "created" }
-    assert.is_table(wait.for_status(client, res, "sg-0001", opts(clock)))
+    assert.is_table(wait.for_status(client, "sg-0001", opts(clock)))
     assert.same({}, clock.sleeps)
   end)
 
-  it("defaults to res.ready_status and accepts a list of statuses", function()
+  it("defaults to the definition's ready statuses and accepts a list of statuses", function()
     local client, clock = setup{ "creating", "created" }
-    assert.equal("created", wait.for_status(client, res, "sg-0001", opts(clock)).status)
+    assert.equal("created", wait.for_status(client, "sg-0001", opts(clock)).status)
     client.scripted["sg-0001"] = { "creating", "updating", "active" }
-    local sg = wait.for_status(client, res, "sg-0001", opts(clock, { status = { "active", "created" } }))
+    local sg = wait.for_status(client, "sg-0001", opts(clock, { status = { "active", "created" } }))
     assert.equal("active", sg.status)
-    local other = { singular = "security_group", plural = "security_groups", ready_status = "active" }
+    client.def = { name = "security_group", plural = "security_groups", statuses = { ready = { "active" } } }
     client.scripted["sg-0001"] = { "created", "active" }
-    assert.equal("active", wait.for_status(client, other, "sg-0001", opts(clock)).status)
+    assert.equal("active", wait.for_status(client, "sg-0001", opts(clock)).status)
   end)
 
   it("grows intervals up to the cap", function()
@@ -52,7 +52,7 @@ describe("wait.for_status", function()
     for i = 1, 12 do statuses[i] = "creating" end
     statuses[13] = "created"
     local client, clock = setup(statuses)
-    assert.is_table(wait.for_status(client, res, "sg-0001",
+    assert.is_table(wait.for_status(client, "sg-0001",
       opts(clock, { interval = 1, max_interval = 5, timeout = 1000 })))
     assert.same({ 1, 1.5, 2.25, 3.375, 5, 5, 5, 5, 5, 5, 5, 5 }, clock.sleeps)
     for i = 2, #clock.sleeps do assert.is_true(clock.sleeps[i] >= clock.sleeps[i - 1]) end
@@ -60,7 +60,7 @@ describe("wait.for_status", function()
 
   it("ends with resource_error on status error", function()
     local client, clock = setup{ "creating", "error", "created" }
-    local sg, err = wait.for_status(client, res, "sg-0001", opts(clock))
+    local sg, err = wait.for_status(client, "sg-0001", opts(clock))
     assert.is_nil(sg)
     assert.is_true(errors.is(err))
     assert.equal("resource_error", err.kind)
@@ -71,19 +71,20 @@ describe("wait.for_status", function()
     assert.equal(2, client:count("get"))
   end)
 
-  it("takes error statuses from res.error_statuses or opts", function()
+  it("takes error statuses from the definition's failed statuses or opts", function()
     local client, clock = setup{ "creating", "failed" }
-    local custom = { singular = "security_group", plural = "security_groups", error_statuses = { "failed" } }
-    local _, err = wait.for_status(client, custom, "sg-0001", opts(clock))
+    client.def = { name = "security_group", plural = "security_groups",
+      statuses = { ready = { "created" }, failed = { "failed" } } }
+    local _, err = wait.for_status(client, "sg-0001", opts(clock))
     assert.equal("resource_error", err.kind)
     client.scripted["sg-0001"] = { "broken" }
-    _, err = wait.for_status(client, res, "sg-0001", opts(clock, { error_statuses = { "broken" } }))
+    _, err = wait.for_status(client, "sg-0001", opts(clock, { error_statuses = { "broken" } }))
     assert.equal("broken", err.last_status)
   end)
 
   it("ends with the API error on 404", function()
     local client, clock = setup{ "creating", 404 }
-    local sg, err = wait.for_status(client, res, "sg-0001", opts(clock))
+    local sg, err = wait.for_status(client, "sg-0001", opts(clock))
     assert.is_nil(sg)
     assert.equal("api", err.kind)
     assert.equal(404, err.status)
@@ -94,7 +95,7 @@ describe("wait.for_status", function()
     local client, clock = setup{ "creating" }
     local boom = errors.new{ kind = "transport", message = "reset" }
     client.fail = function(_, _, n) if n == 2 then return boom end end
-    local _, err = wait.for_status(client, res, "sg-0001", opts(clock))
+    local _, err = wait.for_status(client, "sg-0001", opts(clock))
     assert.equal(boom, err)
   end)
 
@@ -103,7 +104,7 @@ describe("wait.for_status", function()
     for i = 1, 50 do statuses[i] = "creating" end
     local client, clock = setup(statuses)
     local start = clock.now()
-    local sg, err = wait.for_status(client, res, "sg-0001", opts(clock, { timeout = 10, interval = 2 }))
+    local sg, err = wait.for_status(client, "sg-0001", opts(clock, { timeout = 10, interval = 2 }))
     assert.is_nil(sg)
     assert.equal("timeout", err.kind)
     assert.equal("creating", err.last_status)
@@ -117,7 +118,7 @@ describe("wait.for_status", function()
 
   it("with timeout 0 looks once", function()
     local client, clock = setup{ "creating" }
-    local _, err = wait.for_status(client, res, "sg-0001", opts(clock, { timeout = 0 }))
+    local _, err = wait.for_status(client, "sg-0001", opts(clock, { timeout = 0 }))
     assert.equal("timeout", err.kind)
     assert.equal(1, client:count("get"))
     assert.same({}, clock.sleeps)
@@ -131,7 +132,7 @@ describe("wait.for_status", function()
       { "", {} }, { 42, {} },
     }
     for i, case in ipairs(cases) do
-      local sg, err = wait.for_status(client, res, case[1], opts(clock, case[2]))
+      local sg, err = wait.for_status(client, case[1], opts(clock, case[2]))
       assert.is_nil(sg, "case " .. i)
       assert.equal("usage", err.kind, "case " .. i)
     end
@@ -142,7 +143,7 @@ end)
 describe("wait.for_deleted", function()
   it("returns true once GET answers 404", function()
     local client, clock = setup{ "deleting", "deleting", 404 }
-    local ok, err = wait.for_deleted(client, res, "sg-0001", opts(clock, { interval = 1 }))
+    local ok, err = wait.for_deleted(client, "sg-0001", opts(clock, { interval = 1 }))
     assert.is_nil(err)
     assert.is_true(ok)
     assert.equal(3, client:count("get"))
@@ -151,7 +152,7 @@ describe("wait.for_deleted", function()
 
   it("returns true at once for a group already gone", function()
     local client, clock = setup{}
-    assert.is_true(wait.for_deleted(client, res, "sg-9999", opts(clock)))
+    assert.is_true(wait.for_deleted(client, "sg-9999", opts(clock)))
     assert.same({}, clock.sleeps)
   end)
 
@@ -159,7 +160,7 @@ describe("wait.for_deleted", function()
     local statuses = {}
     for i = 1, 50 do statuses[i] = "deleting" end
     local client, clock = setup(statuses)
-    local ok, err = wait.for_deleted(client, res, "sg-0001", opts(clock, { timeout = 5, interval = 1 }))
+    local ok, err = wait.for_deleted(client, "sg-0001", opts(clock, { timeout = 5, interval = 1 }))
     assert.is_nil(ok)
     assert.equal("timeout", err.kind)
     assert.equal("deleting", err.last_status)
@@ -168,11 +169,11 @@ describe("wait.for_deleted", function()
 
   it("ends on status error and on other errors", function()
     local client, clock = setup{ "deleting", "error" }
-    local _, err = wait.for_deleted(client, res, "sg-0001", opts(clock))
+    local _, err = wait.for_deleted(client, "sg-0001", opts(clock))
     assert.equal("resource_error", err.kind)
     local boom = errors.new{ kind = "api", status = 500, message = "oops" }
     client.fail = function() return boom end
-    _, err = wait.for_deleted(client, res, "sg-0001", opts(clock))
+    _, err = wait.for_deleted(client, "sg-0001", opts(clock))
     assert.equal(boom, err)
   end)
 end)
@@ -189,12 +190,12 @@ describe("wait options", function()
       { { error_statuses = { 1 } }, "error_statuses must be a status or a list" },
     }
     for i, case in ipairs(cases) do
-      local sg, err = wait.for_status(client, res, "sg-0001", opts(clock, case[1]))
+      local sg, err = wait.for_status(client, "sg-0001", opts(clock, case[1]))
       assert.is_nil(sg, "case " .. i)
       assert.equal("usage", err.kind, "case " .. i)
       assert.is_truthy(err.message:find(case[2], 1, true), err.message)
     end
-    local ok, err = wait.for_deleted(client, res, "sg-0001", opts(clock, { status = "created" }))
+    local ok, err = wait.for_deleted(client, "sg-0001", opts(clock, { status = "created" }))
     assert.is_nil(ok)
     assert.equal("wait_for_security_group_deleted: unknown option 'status'", err.message)
     assert.equal(0, client:count())
@@ -202,7 +203,7 @@ describe("wait options", function()
 
   it("takes one error status as a string", function()
     local client, clock = setup{ "creating", "error" }
-    local sg, err = wait.for_status(client, res, "sg-0001", opts(clock, { error_statuses = "error" }))
+    local sg, err = wait.for_status(client, "sg-0001", opts(clock, { error_statuses = "error" }))
     assert.is_nil(sg)
     assert.equal("resource_error", err.kind)
   end)

@@ -1,109 +1,170 @@
 --- The client: `genesiscloud.new(opts)` and the methods every client has.
--- A client is the C core's userdata; the Lua methods are added to the
--- same methods table, so `client:get_security_group(id)` and
--- `client:close()` sit side by side.
+-- A client is a Lua table wrapping the C core's handle (private). It owns
+-- its options, retry policy, learned facts (the update method, per
+-- resource), its registry of resources and their services. Services
+-- (`client.security_groups`) and flat aliases (`client:get_security_group`)
+-- are made on first use, for this client only, and kept in its table.
 -- @module genesiscloud.client
 local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local options = require "genesiscloud.options"
 local request = require "genesiscloud.request"
-local state = require "genesiscloud.state"
+local registry = require "genesiscloud.resources"
+local calls = require "genesiscloud.service.calls"
+local arguments = require "genesiscloud.service.arguments"
+local service = require "genesiscloud.service.service"
+local aliases = require "genesiscloud.service.aliases"
 
 local client = {}
 
---- The methods table of every client (shared with the C core).
-client.methods = core.client_methods
+local arg_error = calls.arg_error
+client.arg_error = arg_error
 
---- The Lua-side state of a client: `options`, the retry `policy` and
--- learned facts (see state.lua). A handle made with `core.new` directly
--- gets the defaults: no retries, auto update method.
-function client.state(self)
-  local st = state.get(self)
-  if not st then
-    st = { options = { update_method = "auto" },
-      policy = { max_retries = 0, retry_base = 0, retry_max_wait = 0, now = core.now,
-        sleep = core.sleep, random = math.random, wall_clock = os.time } }
-    state.set(self, st)
-  end
-  return st
-end
-
--- Argument errors ----------------------------------------------------------
-
---- Raises `message` as an error at the first caller outside this module
--- (its `lua/genesiscloud/*.lua` files), so that "bad argument" points at
--- the line that made the mistake however deep inside the check ran.
-function client.arg_error(message)
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info or not info.source:find("genesiscloud/[%w_]+%.lua$") then break end
-    level = level + 1
-  end
-  error(message, level)
-end
-local arg_error = client.arg_error
-
--- Public methods ------------------------------------------------------------
---
--- Every Lua method goes through `client.export`, which is where the two
--- things every method needs are done once: the check that it was called on
--- a client (`c.get_security_group(id)` instead of `c:...`), and raise mode
--- (`new{ errors = "raise" }`), which turns a `nil, err` return into
--- raising `err`. The layer's own code calls the unwrapped functions
--- (`client.unwrap`), so that inside it a failure is always a value.
-
-local unwrapped = {} -- public method -> the function it wraps
-
-local client_mt -- the metatable of clients, learned from the first one seen
+local STATE = {} -- the key of a client's private state in its table
+local Client = { __name = "genesiscloud client" }
+local methods = {} -- the client's own methods (close, request, register, ...)
 
 local function is_client(x)
-  local mt = getmetatable(x)
-  if mt ~= nil and mt == client_mt then return true end
-  if type(x) == "userdata" and type(mt) == "table" and rawget(mt, "__index") == client.methods then
-    client_mt = mt
-    return true
-  end
-  return false
+  return type(x) == "table" and getmetatable(x) == Client
+end
+--- Whether `x` is a client made by this module.
+client.is_client = is_client
+
+--- The private state of a client: `core` (the C handle), `options`, the
+-- retry `policy`, `learned` (plural -> update method), `definitions`, ...
+function client.state(self)
+  return is_client(self) and rawget(self, STATE) or nil
 end
 
--- A failure of a client in raise mode is raised; anything else passes.
-local function deliver(self, v, ...)
-  if v == nil then
-    local st = state.get(self)
-    local err = ...
-    if st and st.raise and errors.is(err) then errors.raise(err) end
-  end
-  return v, ...
-end
-
---- Adds `fn` to every client as the method `name`.
--- @tparam string name
--- @tparam function fn `fn(client, ...)`, returning values or `nil, err`
-function client.export(name, fn)
-  local function method(self, ...)
+-- A client method: the receiver checked, raise mode applied;
+-- `fn(self, st, ...)`.
+local function method(name, fn)
+  methods[name] = function(self, ...)
     if not is_client(self) then
       arg_error(("bad argument #1 to '%s' (client expected, got %s; call it as client:%s(...))")
         :format(name, type(self), name))
     end
-    return deliver(self, fn(self, ...))
+    local st = rawget(self, STATE)
+    return calls.deliver(st, fn(self, st, ...))
   end
-  client.methods[name] = method
-  unwrapped[method] = fn
 end
 
---- `client.exports[name] = fn` is `client.export(name, fn)`.
-client.exports = setmetatable({}, { __newindex = function(_, name, fn) client.export(name, fn) end })
-
---- The function behind a public method (any other function unchanged):
--- what the layer calls, so that a failure stays a `nil, err` value inside
--- it whatever the client's `errors` option.
-function client.unwrap(f)
-  return unwrapped[f] or f
+for _, name in ipairs{ "close", "is_closed", "endpoint", "redact", "last_request_info", "transfer_stats" } do
+  method(name, function(_, st, ...)
+    local handle = st.core
+    return handle[name](handle, ...)
+  end)
 end
 
---- Whether `x` is a client made by this module.
-client.is_client = is_client
+-- Services and aliases ---------------------------------------------------------
+
+-- alias name -> { plural, service method }, for this client's registry.
+local function alias_index(st)
+  local index = st.alias_index
+  if index then return index end
+  index = {}
+  for _, def in ipairs(st.definitions) do
+    local have = {}
+    for _, m in ipairs(service.methods_of(def)) do have[m] = true end
+    local map = aliases.available(def, have)
+    for name, m in pairs(map) do index[name] = index[name] or { def.plural, m } end
+  end
+  st.alias_index = index
+  return index
+end
+
+local function service_of(self, st, plural)
+  local svc = st.services[plural]
+  if not svc then
+    local raw
+    svc, raw = service.new(st, self, st.definitions[plural], is_client)
+    st.services[plural], st.collections[plural] = svc, raw
+  end
+  return svc
+end
+
+-- A service or an alias of this client, or nil.
+local function lookup(self, st, key)
+  if st.definitions[key] then return service_of(self, st, key) end
+  local entry = alias_index(st)[key]
+  if not entry then return nil end
+  service_of(self, st, entry[1])
+  return calls.method(st, self, key, "client", service.impl[entry[2]], st.collections[entry[1]],
+    function(other) return is_client(other) and other[key] end)
+end
+
+-- Made on first use and kept in the client's own table: the next call
+-- finds it there without this function.
+function Client.__index(self, key)
+  local m = methods[key]
+  if m ~= nil or type(key) ~= "string" then return m end
+  local v = lookup(self, rawget(self, STATE), key)
+  if v ~= nil then rawset(self, key, v) end
+  return v
+end
+
+function Client.__tostring(self)
+  return tostring(rawget(self, STATE).core)
+end
+
+-- Closing twice is fine: the core's close is idempotent.
+function Client.__close(self)
+  rawget(self, STATE).core:close()
+end
+Client.__gc = Client.__close
+
+--- Checks the fields a definition must have. -> true | nil, err
+local function check_definition(st, def)
+  local bad
+  if type(def) ~= "table" then
+    bad = "a definition must be a table"
+  elseif type(def.name) ~= "string" or type(def.plural) ~= "string" or type(def.path) ~= "string" then
+    bad = "a definition needs the strings name, plural and path"
+  elseif type(def.operations) ~= "table" then
+    bad = "a definition needs a table of operations"
+  elseif st.definitions[def.plural] or methods[def.plural] then
+    bad = ("this client already has %q"):format(def.plural)
+  end
+  if bad then return errors.fail{ kind = "usage", message = "register: " .. bad } end
+  return true
+end
+
+--- Adds a resource to this client only: its service and aliases.
+-- @tparam table definition (format: docs/guide-lua-layer.md)
+-- @return the service, or `nil, err`
+method("register", function(self, st, def)
+  local ok, err = check_definition(st, def)
+  if not ok then return nil, err end
+  st.definitions[#st.definitions + 1] = def
+  st.definitions[def.plural] = def
+  st.alias_index = nil
+  return self[def.plural]
+end)
+
+-- Construction ---------------------------------------------------------------
+
+local function policy_of(resolved)
+  return {
+    max_retries = resolved.max_retries, retry_base = resolved.retry_base,
+    retry_max_wait = resolved.retry_max_wait, deadline = resolved.deadline,
+    debug = resolved.debug, now = resolved.now, wall_clock = resolved.wall_clock,
+    sleep = resolved.sleep, random = resolved.random,
+  }
+end
+
+local function new_state(handle, resolved)
+  local definitions = {}
+  for i, def in ipairs(registry) do
+    definitions[i], definitions[def.plural] = def, def
+  end
+  return {
+    core = handle, options = resolved, policy = policy_of(resolved),
+    raise = resolved.errors == "raise", learned = {}, definitions = definitions,
+    services = {}, collections = {},
+    -- concurrent transfers: tags per client, and which pipeline owns each
+    router = { tag = 0, owners = setmetatable({}, { __mode = "v" }) },
+  }
+end
 
 --- Creates a client. See the README for the options.
 -- @return the client, or `nil, err` (kind "usage"); with
@@ -123,33 +184,13 @@ function client.new(opts)
     return nil, err
   end
   resolved.token = nil -- the C core has it; no copy stays in Lua
-  state.set(handle, { raise = resolved.errors == "raise", options = resolved, policy = {
-    max_retries = resolved.max_retries, retry_base = resolved.retry_base,
-    retry_max_wait = resolved.retry_max_wait, deadline = resolved.deadline,
-    debug = resolved.debug, now = resolved.now, wall_clock = resolved.wall_clock,
-    sleep = resolved.sleep, random = resolved.random,
-  } })
-  return handle
+  return setmetatable({ [STATE] = new_state(handle, resolved) }, Client)
 end
 
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 local MAX_PATH = 8192 -- bytes; far beyond any API path, well within every server's limit
 local REQUEST_OPTIONS = options.set{ "query", "body", "expect", "unwrap" }
 
--- A query is a table of names to strings, numbers or booleans.
-local function check_query(query, fname)
-  if type(query) ~= "table" then
-    arg_error(("bad argument to '%s' (option 'query' must be a table, got %s)"):format(fname, type(query)))
-  end
-  for k, v in pairs(query) do
-    local tv = type(v)
-    if type(k) ~= "string" or (tv ~= "string" and tv ~= "number" and tv ~= "boolean") then
-      arg_error(("bad argument to '%s' (query parameters must be names with string, number or boolean"
-        .. " values, got %s = %s)"):format(fname, type(k), tv))
-    end
-  end
-end
-client.check_query = check_query
 
 --- Sends any request below the endpoint: the generic building block the
 -- resource methods use, open to callers for API paths this module does not
@@ -157,10 +198,10 @@ client.check_query = check_query
 -- @param method "GET", "POST", "PUT", "PATCH" or "DELETE"
 -- @param path path below the endpoint, e.g. "/instances" (ids escaped)
 -- @param spec optional `query`, `body`, `expect`, `unwrap` (see request.send)
-client.exports.request = function(self, method, path, spec)
-  if not METHODS[method] then
+method("request", function(_, st, method_, path, spec)
+  if not METHODS[method_] then
     arg_error(("bad argument #1 to 'request' (GET, POST, PUT, PATCH or DELETE expected, got %s)")
-      :format(type(method) == "string" and ("%q"):format(method:sub(1, 40)) or type(method)))
+      :format(type(method_) == "string" and ("%q"):format(method_:sub(1, 40)) or type(method_)))
   end
   if type(path) ~= "string" then
     arg_error(("bad argument #2 to 'request' (string expected, got %s)"):format(type(path)))
@@ -181,7 +222,7 @@ client.exports.request = function(self, method, path, spec)
   local ok, err = options.check_keys("request", spec, REQUEST_OPTIONS)
   if not ok then return nil, err end
   if spec then
-    if spec.query ~= nil then check_query(spec.query, "request") end
+    if spec.query ~= nil then arguments.query(spec.query, "request") end
     if spec.expect ~= nil and (type(spec.expect) ~= "number" or spec.expect % 1 ~= 0
         or spec.expect < 100 or spec.expect > 599) then
       arg_error("bad argument #3 to 'request' (option 'expect' must be an HTTP status 100-599)")
@@ -190,7 +231,7 @@ client.exports.request = function(self, method, path, spec)
       arg_error("bad argument #3 to 'request' (option 'unwrap' must be a string)")
     end
   end
-  return request.send(self, method, path, spec)
-end
+  return request.send(st, method_, path, spec)
+end)
 
 return client

@@ -3,17 +3,13 @@
 --     local genesiscloud = require "genesiscloud"
 --     local check = genesiscloud.check
 --     local client = check(genesiscloud.new{ token = os.getenv("GENESISCLOUD_TOKEN") })
---     local sg = check(client:get_security_group(id))
+--     local sg = check(client.security_groups:get(id))  -- or client:get_security_group(id)
 --
 -- @module genesiscloud
 local core = require "genesiscloud.core"
 local client = require "genesiscloud.client"
 local errors = require "genesiscloud.errors"
-local resource = require "genesiscloud.resource"
-local security_groups = require "genesiscloud.security_groups"
-local validate = require "genesiscloud.validate"
-
-resource.install(security_groups)
+local sg_validate = require "genesiscloud.resources.security_groups.validate"
 
 return {
   _VERSION = core._VERSION,
@@ -25,7 +21,8 @@ return {
   -- line). See errors.check.
   check = errors.check,
   rules = require "genesiscloud.rules",
-  validate_security_group = validate.security_group,
-  --- The resource descriptions, for code that works on any resource.
-  resources = { security_groups = security_groups },
+  validate_security_group = sg_validate.security_group,
+  --- The registry of resource definitions, in order and by plural, for
+  -- code that works on any resource (genesiscloud.resources).
+  resources = require "genesiscloud.resources",
 }

@@ -1,123 +1,222 @@
---- The options of `genesiscloud.new`: their defaults and their checks.
--- Every check returns a message naming the option and the value, and an
--- unknown option name is an error, so a typo is never silently ignored.
+--- The options of `genesiscloud.new`, as one table of rows: each option's
+-- type, range, default, environment variable, command-line flag, one-line
+-- doc and the field the C core receives. `resolve` checks and defaults from
+-- the rows, the CLI builds its flags and help from them, and a default is
+-- written nowhere else. Every check returns a message naming the option and
+-- the value, and an unknown option name is an error, so a typo is never
+-- silently ignored.
 -- @module genesiscloud.options
-local core = require "genesiscloud.core"
 
 local options = {}
 
-options.DEFAULT_ENDPOINT = "https://api.genesiscloud.com/compute/v1"
-
--- Below a millisecond libcurl has no bound to set: 0 ms means "never".
-local function positive_seconds(name, v)
-  if type(v) ~= "number" or not (v >= 0.001 and v <= 86400) then
-    return "option '" .. name .. "' must be a number of seconds from 0.001 to 86400, got "
-      .. tostring(v)
-  end
+-- The C core is loaded when a check or a default needs it, not with this
+-- module: the CLI builds its help from the rows, and the emulator borrows
+-- `unknown_message`, without it.
+local function core()
+  return require "genesiscloud.core"
 end
 
-local function one_of(allowed)
-  return function(name, v)
-    for _, a in ipairs(allowed) do
-      if v == a then return end
-    end
-    return "option '" .. name .. "' must be one of " .. table.concat(allowed, ", ")
-      .. ", got " .. tostring(v)
-  end
-end
-
-local function nonempty_string(name, v)
+local function nonempty_string(subject, v)
   if type(v) ~= "string" or v == "" then
-    return "option '" .. name .. "' must be a non-empty string"
+    return subject .. " must be a non-empty string"
   end
 end
 
--- name -> check(name, value) returning an error message or nil; the
--- string "function" for options that take a function.
-local checks = {
-  token = function(name, v)
-    if v == nil or v == "" then
-      return "no token: pass the 'token' option or set GENESISCLOUD_TOKEN"
-    end
-    if type(v) ~= "string" then return "option '" .. name .. "' must be a string" end
-    if v:find("[%c]") then return "the token contains control characters (CR, LF, ...)" end
-  end,
-  endpoint = function(name, v)
-    local err = nonempty_string(name, v)
-    if err then return err end
-    if not v:match("^https?://[^/%s]+") or v:find("[%c%s]") then
-      return "option 'endpoint' must be an http:// or https:// URL, got " .. v
-    end
-    -- What libcurl will read, by libcurl's own parser: a '?' or '#' would
-    -- swallow every path appended, and user information is a credential
-    -- (not repeated here) that would show wherever the endpoint does.
-    if v:find("?", 1, true) then
-      return "option 'endpoint' must not have a query (?...), got " .. v
-    elseif v:find("#", 1, true) then
-      return "option 'endpoint' must not have a fragment (#...), got " .. v
-    end
-    local url, why = core.parse_url(v)
-    if not url then
-      return "option 'endpoint' is not a URL libcurl can use (" .. why .. ")"
-    elseif url.user or url.password or url.options then
-      return "option 'endpoint' must not hold user information (user:password@):"
-        .. " give the token with the 'token' option"
-    end
-  end,
-  timeout = positive_seconds,
-  connect_timeout = positive_seconds,
-  user_agent = function(name, v)
-    local err = nonempty_string(name, v)
-    if err then return err end
-    if v:find("[%c]") then return "option 'user_agent' contains control characters" end
-  end,
-  auth = one_of{ "x-auth-token", "bearer" },
-  update_method = one_of{ "auto", "PUT", "PATCH" },
-  -- "raise": client methods raise the error object instead of returning nil, err
-  errors = one_of{ "return", "raise" },
-  max_response_bytes = function(name, v)
-    if type(v) ~= "number" or v % 1 ~= 0 or v < 1 or v > 2^30 then
-      return "option '" .. name .. "' must be a whole number of bytes from 1 to 2^30, got "
-        .. tostring(v)
-    end
-  end,
-  max_retries = function(name, v)
-    if type(v) ~= "number" or v % 1 ~= 0 or v < 0 or v > 100 then
-      return "option '" .. name .. "' must be a whole number from 0 to 100, got " .. tostring(v)
-    end
-  end,
-  retry_base = function(name, v)
-    if type(v) ~= "number" or not (v >= 0 and v <= 3600) then
-      return "option '" .. name .. "' must be a number of seconds from 0 to 3600, got " .. tostring(v)
-    end
-  end,
-  retry_max_wait = function(name, v)
-    if type(v) ~= "number" or not (v >= 0 and v <= 86400) then
-      return "option '" .. name .. "' must be a number of seconds from 0 to 86400, got " .. tostring(v)
-    end
-  end,
-  deadline = positive_seconds,
-  debug = function(name, v)
-    if type(v) ~= "boolean" and type(v) ~= "function" then
-      return "option '" .. name .. "' must be true, false or a function"
-    end
-  end,
+local function check_token(_, v)
+  if v == nil or v == "" then
+    return "no token: pass the 'token' option or set GENESISCLOUD_TOKEN"
+  end
+  if type(v) ~= "string" then return "option 'token' must be a string" end
+  if v:find("[%c]") then return "the token contains control characters (CR, LF, ...)" end
+end
+
+local function check_endpoint(subject, v)
+  local err = nonempty_string(subject, v)
+  if err then return err end
+  if not v:match("^https?://[^/%s]+") or v:find("[%c%s]") then
+    return subject .. " must be an http:// or https:// URL, got " .. v
+  end
+  -- What libcurl will read, by libcurl's own parser: a '?' or '#' would
+  -- swallow every path appended, and user information is a credential
+  -- (not repeated here) that would show wherever the endpoint does.
+  if v:find("?", 1, true) then
+    return subject .. " must not have a query (?...), got " .. v
+  elseif v:find("#", 1, true) then
+    return subject .. " must not have a fragment (#...), got " .. v
+  end
+  local url, why = core().parse_url(v)
+  if not url then
+    return subject .. " is not a URL libcurl can use (" .. why .. ")"
+  elseif url.user or url.password or url.options then
+    return subject .. " must not hold user information (user:password@):"
+      .. " give the token with the 'token' option"
+  end
+end
+
+local function check_user_agent(subject, v)
+  local err = nonempty_string(subject, v)
+  if err then return err end
+  if v:find("[%c]") then return subject .. " contains control characters" end
+end
+
+local function check_cafile(subject, v)
+  local err = nonempty_string(subject, v)
+  if err then return err end
+  local f = io.open(v, "r")
+  if not f then return subject .. ": cannot read " .. v end
+  f:close()
+end
+
+local function default_user_agent()
+  local c = core()
+  return "lua-genesiscloud/" .. c._VERSION .. " libcurl/" .. c.curl_version .. " "
+    .. _VERSION:gsub(" ", "/")
+end
+
+local function upper_method(v)
+  if type(v) == "string" and v ~= "auto" then return v:upper() end
+  return v
+end
+
+--- The rows, in the order they are checked (so the first message for a
+-- table with several mistakes is always the same one). Fields: `name`;
+-- `type` (as the reference writes it); `min`, `max` (inclusive) and `what`
+-- (the unit a user writes: "seconds", "bytes") for numbers; `one_of`;
+-- `default`, or `default_of` (a function computing it) with `default_doc`;
+-- `env` (read when the option is not given); `required`; `check` (replaces
+-- the check by type); `normalize`; `cli` (flag names, as argparse takes
+-- them) with `arg` (the value's name in --help); `doc` (one line); `core`
+-- (the field the C core reads) and `unit` (its unit there: "ms", "bytes").
+options.schema = {
+  { name = "token", type = "string", required = true, env = "GENESISCLOUD_TOKEN", core = "token",
+    check = check_token, doc = "API token." },
+  { name = "endpoint", type = "string", default = "https://api.genesiscloud.com/compute/v1",
+    env = "GENESISCLOUD_ENDPOINT", check = check_endpoint, core = "endpoint",
+    cli = "--endpoint", arg = "URL", doc = "API base URL." },
+  { name = "timeout", type = "number", what = "seconds", min = 0.001, max = 86400, default = 30,
+    core = "timeout_ms", unit = "ms", cli = "--timeout", arg = "S",
+    doc = "Seconds allowed for each request." },
+  { name = "connect_timeout", type = "number", what = "seconds", min = 0.001, max = 86400,
+    default = 10, core = "connect_timeout_ms", unit = "ms", cli = "--connect-timeout", arg = "S",
+    doc = "Seconds allowed to connect." },
+  { name = "user_agent", type = "string", default_of = default_user_agent,
+    default_doc = "lua-genesiscloud/<version> libcurl/<version> Lua/<version>",
+    check = check_user_agent, core = "user_agent", doc = "The User-Agent header." },
+  { name = "auth", type = "string", one_of = { "x-auth-token", "bearer" }, default = "x-auth-token",
+    core = "auth", doc = "How the token is sent: X-Auth-Token or Authorization: Bearer." },
+  { name = "update_method", type = "string", one_of = { "auto", "PUT", "PATCH" }, default = "auto",
+    normalize = upper_method, doc = "PUT, PATCH, or auto (PUT, PATCH after a 405)." },
+  { name = "max_response_bytes", type = "integer", what = "bytes", min = 1, max = 2^30,
+    default = 16 * 1024 * 1024, core = "max_response_bytes", unit = "bytes",
+    cli = "--max-response-bytes", arg = "N", doc = "Bytes an answer may have at most (more: too_large)." },
+  { name = "allow_insecure_http", type = "boolean", default = false, core = "allow_insecure_http",
+    doc = "Allow a plain http:// endpoint that is not loopback." },
+  { name = "cafile", type = "string", check = check_cafile, core = "cafile",
+    cli = "--cafile", arg = "FILE", doc = "CA bundle to verify the server with." },
+  { name = "capath", type = "string", check = nonempty_string, core = "capath",
+    cli = "--capath", arg = "DIR", doc = "Directory of CA certificates." },
+  { name = "max_retries", type = "integer", min = 0, max = 100, default = 4,
+    cli = "--retries --max-retries", arg = "N",
+    doc = "Retries of a failed request that is safe to repeat." },
+  { name = "retry_base", type = "number", what = "seconds", min = 0, max = 3600, default = 0.5,
+    doc = "First backoff ceiling, doubled per attempt." },
+  { name = "retry_max_wait", type = "number", what = "seconds", min = 0, max = 86400, default = 30,
+    doc = "Longest single wait between attempts." },
+  { name = "deadline", type = "number", what = "seconds", min = 0.001, max = 86400,
+    cli = "--deadline", arg = "S", doc = "Seconds for one call including its retries." },
+  { name = "debug", type = "boolean|function", default = false, cli = "--debug",
+    doc = "One line per request on stderr (never the token)." },
   -- Clock and randomness, replaceable so tests run retries instantly and
   -- exactly: now() monotonic seconds, wall_clock() epoch seconds,
   -- sleep(seconds), random() in [0, 1).
-  now = "function", wall_clock = "function", sleep = "function", random = "function",
-  cafile = function(name, v)
-    local err = nonempty_string(name, v)
-    if err then return err end
-    local f = io.open(v, "r")
-    if not f then return "option 'cafile': cannot read " .. v end
-    f:close()
-  end,
-  capath = nonempty_string,
-  allow_insecure_http = function(name, v)
-    if type(v) ~= "boolean" then return "option '" .. name .. "' must be true or false" end
-  end,
+  { name = "now", type = "function", default_of = function() return core().now end,
+    default_doc = "core.now", doc = "Monotonic seconds." },
+  { name = "wall_clock", type = "function", default_of = function() return os.time end,
+    default_doc = "os.time", doc = "Epoch seconds, for Retry-After dates." },
+  { name = "sleep", type = "function", default_of = function() return core().sleep end,
+    default_doc = "core.sleep", doc = "sleep(seconds) between attempts." },
+  { name = "random", type = "function", default_of = function() return math.random end,
+    default_doc = "math.random", doc = "Jitter source in [0, 1)." },
+  -- "raise": client methods raise the error object instead of returning nil, err
+  { name = "errors", type = "string", one_of = { "return", "raise" }, default = "return",
+    doc = "return nil, err, or raise the error object." },
 }
+
+local by_name = {}
+for _, row in ipairs(options.schema) do by_name[row.name] = row end
+
+--- The row of option `name`, or nil.
+function options.row(name)
+  return by_name[name]
+end
+
+--- The default of a row: its `default`, or what `default_of` computes.
+function options.default(row)
+  if row.default_of then return row.default_of() end
+  return row.default
+end
+
+--- A number as a message writes it: 2^30 rather than 1073741824.
+function options.number_text(n)
+  local whole = math.tointeger(n)
+  if whole and whole >= 2^20 then
+    local log = math.log(whole, 2)
+    if log % 1 == 0 then return ("2^%d"):format(log) end
+  end
+  return tostring(whole or n)
+end
+
+--- What a number row accepts, for messages and --help: "a whole number
+-- of bytes from 1 to 2^30".
+function options.range_text(row)
+  local text = row.type == "integer" and "a whole number" or "a number"
+  if row.what then text = text .. " of " .. row.what end
+  return text .. " from " .. options.number_text(row.min) .. " to " .. options.number_text(row.max)
+end
+
+local function check_by_type(row, v, subject, shown)
+  local kind = row.type
+  if kind == "number" or kind == "integer" then
+    if type(v) ~= "number" or not (v >= row.min and v <= row.max)
+        or (kind == "integer" and v % 1 ~= 0) then
+      return subject .. " must be " .. options.range_text(row) .. ", got " .. (shown or tostring(v))
+    end
+  elseif row.one_of then
+    for _, allowed in ipairs(row.one_of) do
+      if v == allowed then return end
+    end
+    return subject .. " must be one of " .. table.concat(row.one_of, ", ") .. ", got "
+      .. (shown or tostring(v))
+  elseif kind == "boolean" then
+    if type(v) ~= "boolean" then return subject .. " must be true or false" end
+  elseif kind == "boolean|function" then
+    if type(v) ~= "boolean" and type(v) ~= "function" then
+      return subject .. " must be true, false or a function"
+    end
+  elseif kind == "function" then
+    if type(v) ~= "function" then return subject .. " must be a function" end
+  else
+    return nonempty_string(subject, v)
+  end
+end
+
+--- Checks one value against its row. `subject` names it in the message
+-- (default "option 'NAME'"; the CLI passes its flag), `shown` is how the
+-- value is written there (default tostring). -> message, or nil when fine
+function options.check(row, value, subject, shown)
+  subject = subject or ("option '" .. row.name .. "'")
+  if row.check then return row.check(subject, value) end
+  return check_by_type(row, value, subject, shown)
+end
+
+-- Seconds to the whole milliseconds libcurl takes, rounded up and never 0:
+-- 0 ms is "no timeout at all" to libcurl, so 0.0004 s must not become 0.
+local function to_ms(seconds)
+  local ms = seconds * 1000
+  local whole = math.floor(ms)
+  if whole < ms then whole = whole + 1 end
+  return math.tointeger(math.max(whole, 1))
+end
 
 -- Levenshtein distance, to suggest the option a typo meant.
 local function distance(a, b)
@@ -134,10 +233,10 @@ local function distance(a, b)
   return prev[#b]
 end
 
--- `candidates`: the names to suggest from (a set), `checks` by default.
+-- `candidates`: the names to suggest from (a set), the options of `new` by default.
 local function suggestion(name, candidates)
   local best, best_d
-  for known in pairs(candidates or checks) do
+  for known in pairs(candidates or by_name) do
     local d = distance(name, known)
     if not best_d or d < best_d or (d == best_d and known < best) then best, best_d = known, d end
   end
@@ -152,14 +251,35 @@ end
 -- /etc/hosts does not match, so it goes to DNS), not "*.localhost", not
 -- ::ffff:127.0.0.1 (mapped IPv4 needs a dual-stack socket to mean loopback).
 local function is_loopback(endpoint)
-  local url = core.parse_url(endpoint)
+  local url = core().parse_url(endpoint)
   local host = url and url.host and url.host:lower()
   if host == "localhost" or host == "[::1]" then return true end
   local a, b, c, d = (host or ""):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
   return a == "127" and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
 end
 
---- Fills in the defaults and checks every option.
+-- The value of one row: given, else from the environment, else the default.
+local function value_of(row, opts, getenv)
+  local value = opts[row.name]
+  if value == nil and row.env then value = getenv(row.env) end
+  if value == nil then value = options.default(row) end
+  if row.normalize then value = row.normalize(value) end
+  return value
+end
+
+-- Adds what the C core reads, in its units (the value is checked already).
+local function add_core_field(resolved, row, value)
+  if row.unit == "ms" then
+    resolved[row.core] = to_ms(value)
+  elseif row.unit == "bytes" then
+    resolved[row.core] = math.tointeger(value)
+  end
+end
+
+--- Fills in the defaults and checks every option, in the order of the
+-- rows. The result also holds the fields the C core reads, in its units:
+-- `timeout_ms`, `connect_timeout_ms` (whole ms, rounded up) and
+-- `max_response_bytes`.
 -- @param opts the table given to `new` (may be nil)
 -- @param getenv function used to read the environment (os.getenv)
 -- @return the complete option table, or `nil, message`
@@ -169,49 +289,19 @@ function options.resolve(opts, getenv)
   end
   opts = opts or {}
   for name in pairs(opts) do
-    if type(name) ~= "string" or not checks[name] then
+    if type(name) ~= "string" or not by_name[name] then
       return nil, "unknown option '" .. tostring(name) .. "'" .. suggestion(tostring(name))
     end
   end
-  local resolved = {
-    token = opts.token or getenv("GENESISCLOUD_TOKEN"),
-    endpoint = opts.endpoint or getenv("GENESISCLOUD_ENDPOINT") or options.DEFAULT_ENDPOINT,
-    timeout = opts.timeout or 30,
-    connect_timeout = opts.connect_timeout or 10,
-    user_agent = opts.user_agent or ("lua-genesiscloud/" .. core._VERSION
-      .. " libcurl/" .. core.curl_version .. " " .. _VERSION:gsub(" ", "/")),
-    auth = opts.auth or "x-auth-token",
-    update_method = opts.update_method or "auto",
-    max_response_bytes = opts.max_response_bytes or 16 * 1024 * 1024,
-    allow_insecure_http = opts.allow_insecure_http or false,
-    cafile = opts.cafile,
-    capath = opts.capath,
-    max_retries = opts.max_retries or 4,
-    retry_base = opts.retry_base or 0.5,
-    retry_max_wait = opts.retry_max_wait or 30,
-    deadline = opts.deadline,
-    debug = opts.debug or false,
-    now = opts.now or core.now,
-    wall_clock = opts.wall_clock or os.time,
-    sleep = opts.sleep or core.sleep,
-    random = opts.random or math.random,
-    errors = opts.errors or "return",
-  }
-  if type(resolved.update_method) == "string" and resolved.update_method ~= "auto" then
-    resolved.update_method = resolved.update_method:upper()
-  end
-  -- Checked in a fixed order so the first message is always the same one.
-  for _, name in ipairs{ "token", "endpoint", "timeout", "connect_timeout", "user_agent",
-      "auth", "update_method", "max_response_bytes", "allow_insecure_http", "cafile", "capath",
-      "max_retries", "retry_base", "retry_max_wait", "deadline", "debug",
-      "now", "wall_clock", "sleep", "random", "errors" } do
-    local check, value, err = checks[name], resolved[name], nil
-    if check == "function" then
-      if type(value) ~= "function" then err = "option '" .. name .. "' must be a function" end
-    elseif not (value == nil and (name == "cafile" or name == "capath" or name == "deadline")) then
-      err = check(name, value)
+  local resolved = {}
+  for _, row in ipairs(options.schema) do
+    local value = value_of(row, opts, getenv)
+    resolved[row.name] = value
+    if value ~= nil or row.required then
+      local err = options.check(row, value)
+      if err then return nil, err end
+      add_core_field(resolved, row, value)
     end
-    if err then return nil, err end
   end
   -- The token travels in a header: never send it in clear over a network.
   if resolved.endpoint:match("^http://") and not resolved.allow_insecure_http

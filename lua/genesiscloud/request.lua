@@ -7,7 +7,13 @@ local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local json = require "genesiscloud.json"
 local retry = require "genesiscloud.retry"
-local state = require "genesiscloud.state"
+local transfer = require "genesiscloud.http.transfer"
+
+-- libcurl re-sends a request by itself when a reused connection dies before
+-- any answer. Harmless for GET, PUT and PATCH; a POST could create twice
+-- and a DELETE could come back 404 after it worked, so those two always
+-- go over a fresh connection.
+local FRESH_CONNECTION = require("genesiscloud.service.operation").FRESH
 
 local request = {}
 
@@ -72,37 +78,43 @@ local function api_error(method, path, status, body, headers, expect)
   }
 end
 
--- libcurl re-sends a request by itself when a reused connection dies before
--- any answer. Harmless for GET, PUT and PATCH; a POST could create twice
--- and a DELETE could come back 404 after it worked, so those two always
--- go over a fresh connection.
-local FRESH_CONNECTION = { POST = true, DELETE = true }
-
 -- A server may reflect the request's headers, the token among them, into
 -- its answer. The core redacts a failure's body and headers; what JSON
 -- escapes hid from it shows after decoding, so every string an error
 -- carries goes through the core's redaction once more.
 local SCRUBBED = { "message", "code", "retry_after" }
-local function scrub(client, err)
-  if client.redact then
-    for _, field in ipairs(SCRUBBED) do
-      local v = err[field]
-      if type(v) == "string" then err[field] = client:redact(v) end
-    end
+local function scrub(st, err)
+  for _, field in ipairs(SCRUBBED) do
+    local v = err[field]
+    if type(v) == "string" then err[field] = st.core:redact(v) end
   end
   return err
 end
 
+-- Status and body of an answer the core did not decode: an error, built
+-- from the body (api) or saying why the expected answer was unusable
+-- (decode). -> result | nil, err
+--
+-- Transition: a C core that predates classifying an expected 204 and
+-- concurrent transfers hands those back undecoded; `interpret` then
+-- accepts them. Once the core classifies them all, an expected status
+-- reaches this point only when its body could not be used.
+local function interpret(op, target, status, body, headers)
+  return request.interpret_status(op.method, target, op.expect, op.envelope, status, body, headers)
+end
+
 -- What one attempt's core answer means: -> result, nil, status | nil, err, status
-local function outcome(client, method, target, spec, status, payload, headers, curl_code, sent)
+local function outcome(st, op, target, status, payload, headers, curl_code, sent)
   if status == nil then
     -- payload is the kind ("transport", "timeout", ...), headers the message;
     -- `sent` tells whether any of the request left this machine.
     return nil, errors.new{ kind = payload, message = headers, curl_code = curl_code,
-      sent = sent, method = method, path = target }
+      sent = sent, method = op.method, path = target }
   end
-  local result, err = request.interpret(method, target, spec, status, payload, headers)
-  if err then scrub(client, err) end
+  local tp = type(payload)
+  if tp == "table" or tp == "boolean" then return payload, nil, status end -- decoded by the core
+  local result, err = interpret(op, target, status, payload, headers)
+  if err then scrub(st, err) end
   return result, err, status
 end
 
@@ -119,36 +131,23 @@ local function report(policy, event)
   end
 end
 
--- Defaults for a client without Lua state (not made by genesiscloud.new).
-local NO_RETRY = { max_retries = 0, now = core.now, sleep = core.sleep }
-
-local function policy_of(client)
-  local st = state.get(client)
-  return st and st.policy or NO_RETRY -- a bare core handle
-end
-
-local NO_SPEC = {} -- never written to
-
--- The path with its query and the JSON body: -> target, body | nil, err
-local function encode(method, path, spec)
-  local target = path
-  if spec.query ~= nil then target = path .. request.query_string(spec.query) end
-  if spec.body == nil then return target, nil end
-  local body, err = json.encode(spec.body)
-  if not body then
-    return errors.fail{ kind = "usage", message = "cannot send the request body: " .. err,
+-- The JSON text of a body: -> text | nil (no body) | false, err
+local function encode_body(method, target, body)
+  if body == nil then return nil end
+  local text, err = json.encode(body)
+  if not text then
+    return false, errors.new{ kind = "usage", message = "cannot send the request body: " .. err,
       method = method, path = target }
   end
-  return target, body
+  return text
 end
 
 -- A request ready to be sent, and its retry bookkeeping.
 -- -> job | nil, err
-local function prepare(method, path, spec)
-  spec = spec or NO_SPEC
-  local target, body = encode(method, path, spec)
-  if not target then return nil, body end
-  return { method = method, target = target, body = body, spec = spec, attempt = 0,
+local function prepare(op, target, body)
+  local text, err = encode_body(op.method, target, body)
+  if text == false then return nil, err end
+  return { op = op, method = op.method, target = target, body = text, attempt = 0,
     maybe_done = false }
 end
 
@@ -184,35 +183,27 @@ local function judge(policy, job, result, err, status, t0)
   return nil, nil, wait
 end
 
---- Sends one request, retrying what is safe to retry.
--- @param client the client userdata
--- @param method "GET", "POST", "PUT", "PATCH" or "DELETE"
--- @param path path below the endpoint, ids already escaped
--- @param spec table: `query` (table), `body` (table, sent as JSON),
---   `expect` (status number, default 200), `unwrap` (key of the object
---   to return from the response body)
+--- Runs one request of an operation, retrying what is safe to retry.
+-- @param st the client's private state (core handle, retry policy)
+-- @param op the operation record: method, expect, envelope, fresh
+-- @tparam string target the path (parameters escaped) and query
+-- @tparam[opt] table body sent as JSON
 -- @return the decoded (and unwrapped) result, `true` for an expected empty
 --   answer, or `nil, err`; `err.attempts` counts the attempts made,
 --   `err.retryable` says whether more attempts might have helped, and
 --   `err.ambiguous` marks a POST that may have taken effect.
-function request.send(client, method, path, spec)
-  spec = spec or NO_SPEC
-  -- The common case (no query, no body, first attempt succeeds, no debug
-  -- hook) makes no table of its own: the job is only built when judge()
-  -- has something to decide.
-  local target, body = path, nil
-  if spec.query ~= nil or spec.body ~= nil then
-    target, body = encode(method, path, spec)
-    if not target then return nil, body end
-  end
-  local policy = policy_of(client)
+function request.run(st, op, target, body)
+  -- The common case (no body, first attempt succeeds, no debug hook) makes
+  -- no table of its own: the job is only built when judge() has something
+  -- to decide.
+  local text, err = encode_body(op.method, target, body)
+  if text == false then return nil, err end
+  local policy = st.policy
   local now = policy.now
   -- Only a deadline and the debug hook read the clock: without them no
   -- request pays for reading it.
   local clocked = policy.deadline or policy.debug
   local started = clocked and now()
-  local fresh = FRESH_CONNECTION[method]
-  local expect, unwrap = spec.expect or 200, spec.unwrap
   local job
   local attempt = 0
   while true do
@@ -220,18 +211,17 @@ function request.send(client, method, path, spec)
     local t0 = clocked and (attempt == 1 and started or now())
     -- The core decodes an answer with the expected status itself and
     -- hands back the (unwrapped) object; anything else goes to outcome.
-    local status, payload, headers, curl_code, sent = client:perform(method, target, body, fresh,
-      expect, unwrap)
-    local result, err
-    if type(payload) == "table" then
+    local status, payload, headers, curl_code, sent = transfer.perform(st.core, op, target, text)
+    local result
+    local tp = type(payload)
+    if tp == "table" or tp == "boolean" then
       if not policy.debug then return payload end
-      result = payload
+      result, err = payload, nil
     else
-      result, err, status = outcome(client, method, target, spec, status, payload, headers,
-        curl_code, sent)
+      result, err, status = outcome(st, op, target, status, payload, headers, curl_code, sent)
     end
     if not job then
-      job = { method = method, target = target, body = body, spec = spec, attempt = 0,
+      job = { op = op, method = op.method, target = target, body = text, attempt = 0,
         maybe_done = false, started = started }
     end
     job.attempt = attempt
@@ -239,6 +229,29 @@ function request.send(client, method, path, spec)
     if not wait then return final, ferr end
     policy.sleep(wait)
   end
+end
+
+--- The operation record of a request not described by a resource.
+-- @param method the HTTP method
+-- @tparam[opt] table spec `expect` (default 200), `unwrap` (the envelope)
+function request.operation(method, spec)
+  spec = spec or {}
+  return { method = method, expect = spec.expect or 200, envelope = spec.unwrap,
+    fresh = FRESH_CONNECTION[method] or false }
+end
+
+--- Sends any request: `client:request` and callers without an operation.
+-- @param st the client's private state
+-- @param method "GET", "POST", "PUT", "PATCH" or "DELETE"
+-- @param path path below the endpoint, ids already escaped
+-- @param spec table: `query` (table), `body` (table, sent as JSON),
+--   `expect` (status number, default 200), `unwrap` (key of the object
+--   to return from the response body)
+-- @return as `request.run`
+function request.send(st, method, path, spec)
+  spec = spec or {}
+  return request.run(st, request.operation(method, spec), path .. request.query_string(spec.query),
+    spec.body)
 end
 
 -- ---- concurrent requests -------------------------------------------------
@@ -256,17 +269,6 @@ end
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 
-local routers = setmetatable({}, { __mode = "k" }) -- client -> { tag, owners }
-
-local function router_of(client)
-  local r = routers[client]
-  if not r then
-    r = { tag = 0, owners = setmetatable({}, { __mode = "v" }) }
-    routers[client] = r
-  end
-  return r
-end
-
 local Pipeline = {}
 Pipeline.__index = Pipeline
 
@@ -275,18 +277,22 @@ request.MAX_CONCURRENCY = 64
 --- The default `concurrency` of bulk calls.
 request.DEFAULT_CONCURRENCY = 8
 
---- A new pipeline over `client` with at most `concurrency` requests in flight.
-function request.pipeline(client, concurrency)
+--- A new pipeline over a client (its private state `st`) with at most
+-- `concurrency` requests in flight.
+function request.pipeline(st, concurrency)
   return setmetatable({
-    client = client, policy = policy_of(client), router = router_of(client),
+    st = st, policy = st.policy, router = st.router,
     concurrency = concurrency or request.DEFAULT_CONCURRENCY,
     queue = {}, active = {}, nactive = 0, inbox = {}, ready = {}, rhead = 1,
   }, Pipeline)
 end
 
 --- Queues a request; its completion comes back from `next` with `key`.
-function Pipeline:submit(key, method, path, spec)
-  local job, err = prepare(method, path, spec)
+-- @param op the operation record
+-- @tparam string target path (parameters escaped) and query
+-- @tparam[opt] table body sent as JSON
+function Pipeline:submit(key, op, target, body)
+  local job, err = prepare(op, target, body)
   if not job then
     self.ready[#self.ready + 1] = { key, nil, err }
     return
@@ -325,15 +331,14 @@ function Pipeline:fill()
       local router = self.router
       router.tag = router.tag + 1
       local tag = router.tag
-      local ok, kind, message, curl_code, sent = self.client:multi_add(tag, job.method,
-        job.target, job.body, FRESH_CONNECTION[job.method])
+      local ok, kind, message, curl_code, sent = transfer.start(self.st.core, tag, job.op,
+        job.target, job.body)
       if ok then
         self.active[tag] = job
         router.owners[tag] = self
         self.nactive = self.nactive + 1
       else
-        local _, err = outcome(self.client, job.method, job.target, job.spec, nil, kind, message,
-          curl_code, sent)
+        local _, err = outcome(self.st, job.op, job.target, nil, kind, message, curl_code, sent)
         self:finish(job, nil, err, nil, job.t0)
       end
     else
@@ -358,8 +363,7 @@ function Pipeline:complete(packed)
   if not job then return end
   self.active[tag] = nil
   self.nactive = self.nactive - 1
-  local result, err, status = outcome(self.client, job.method, job.target, job.spec,
-    unpack(packed, 2, packed.n))
+  local result, err, status = outcome(self.st, job.op, job.target, unpack(packed, 2, packed.n))
   self:finish(job, result, err, status, job.t0)
 end
 
@@ -387,7 +391,7 @@ function Pipeline:next()
     else
       local timeout
       if self.nactive < self.concurrency then timeout = self:next_start() end
-      local got = pack(self.client:multi_next(timeout))
+      local got = pack(transfer.wait_any(self.st.core, timeout))
       local tag = got[1]
       if tag == nil then
         -- The core has nothing in flight: the client was closed under us.
@@ -414,20 +418,20 @@ end
 --- Drops everything not yet returned; requests in flight are cancelled.
 function Pipeline:close()
   for tag in pairs(self.active) do
-    self.client:multi_cancel(tag)
+    transfer.cancel(self.st.core, tag)
     self.router.owners[tag] = nil
   end
   self.active, self.nactive, self.queue, self.inbox, self.ready, self.rhead = {}, 0, {}, {}, {}, 1
 end
 
---- Sends many requests concurrently, each with the retries of `send`.
--- @param client the client
--- @param calls array of `{ method, path, spec }`
+--- Sends many requests concurrently, each with the retries of `run`.
+-- @param st the client's private state
+-- @param calls array of `{ op, target, body }`
 -- @param concurrency requests in flight at most (default 8)
 -- @return array of results in the order of `calls`, each the call's result
 --   or its error object, and the number of errors
-function request.send_many(client, calls, concurrency)
-  local p = request.pipeline(client, concurrency)
+function request.send_many(st, calls, concurrency)
+  local p = request.pipeline(st, concurrency)
   for i, call in ipairs(calls) do p:submit(i, call[1], call[2], call[3]) end
   local results, failed = {}, 0
   while true do
@@ -448,7 +452,12 @@ end
 -- @param status, body, headers the response (headers keyed in lower case)
 -- @return the result, or `nil, err`
 function request.interpret(method, target, spec, status, body, headers)
-  local expect = spec.expect or 200
+  return request.interpret_status(method, target, spec.expect or 200, spec.unwrap, status, body,
+    headers)
+end
+
+--- `interpret` with the expected status and the envelope given apart.
+function request.interpret_status(method, target, expect, envelope, status, body, headers)
   if status ~= expect then
     return nil, api_error(method, target, status, body, headers, expect)
   end
@@ -459,11 +468,11 @@ function request.interpret(method, target, spec, status, body, headers)
     return errors.fail{ kind = "decode", status = status, method = method, path = target,
       message = "the response is not a JSON object (" .. (err or excerpt(body)) .. ")" }
   end
-  if spec.unwrap then
-    local inner = decoded[spec.unwrap]
+  if envelope then
+    local inner = decoded[envelope]
     if type(inner) ~= "table" then
       return errors.fail{ kind = "decode", status = status, method = method, path = target,
-        message = "the response has no '" .. spec.unwrap .. "' object: " .. excerpt(body) }
+        message = "the response has no '" .. envelope .. "' object: " .. excerpt(body) }
     end
     return inner
   end

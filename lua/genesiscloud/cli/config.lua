@@ -114,6 +114,21 @@ local function debug_hook(err_out)
   end
 end
 
+-- The options of genesiscloud.new given as flags (the rows with one), and
+-- each row's flag for messages. --debug prints through `err_out`.
+local function flag_options(args, err_out)
+  local options = require "genesiscloud.options"
+  local opts, flags = {}, {}
+  for _, row in ipairs(options.schema) do
+    if row.cli then
+      opts[row.name] = args[row.name] -- nil: the row's environment variable, else its default
+      flags[row.name] = row.cli:match("^%S+")
+    end
+  end
+  if opts.debug then opts.debug = debug_hook(err_out) end
+  return opts, flags
+end
+
 --- A client from the flags and the environment. A bad option (an
 -- http:// endpoint that is not loopback, ...) is the library's usage
 -- error, with the flag's name in place of the option's (exit 2).
@@ -121,17 +136,16 @@ end
 function config.client(args, err_out)
   err_out = err_out or io.stderr
   local genesiscloud = config.library()
-  local client, err = genesiscloud.new{
-    token = config.token(args, nil, err_out),
-    endpoint = args.endpoint, -- nil: GENESISCLOUD_ENDPOINT, else the public API
-    timeout = args.timeout,
-    max_retries = args.retries,
-    debug = args.debug and debug_hook(err_out) or nil,
-  }
+  local opts, flags = flag_options(args, err_out)
+  opts.token = config.token(args, nil, err_out)
+  local client, err = genesiscloud.new(opts)
   if not client then
     if type(err) == "table" and type(err.message) == "string" then
-      err.message = err.message:gsub("option 'endpoint'", "--endpoint"):gsub("option 'timeout'", "--timeout")
-        :gsub("option 'max_retries'", "--retries"):gsub(",? or allow_insecure_http = true", "")
+      local message = err.message:gsub(",? or allow_insecure_http = true", "")
+      for name, flag in pairs(flags) do
+        message = message:gsub("option '" .. name .. "'", (flag:gsub("%%", "%%%%")))
+      end
+      err.message = message
     end
     error(err, 0) -- main prints it; its kind gives the exit code
   end

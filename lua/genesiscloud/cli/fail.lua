@@ -44,6 +44,28 @@ function fail.code_of(err)
   return fail.API
 end
 
+--- True for the error of a wait whose own time ran out (not a request's).
+function fail.wait_ran_out(err)
+  return type(err) == "table" and err.kind == "timeout" and err.method == nil and err.id ~= nil
+end
+
+-- Which exit code wins when several ids end differently: a usage error,
+-- then an API error, then a wait that ran out.
+local RANK = { [fail.OK] = 0, [fail.WAIT] = 1, [fail.API] = 2, [fail.USAGE] = 3 }
+
+--- The stronger of two exit codes (see RANK).
+function fail.worse(a, b)
+  return (RANK[b] or 4) > (RANK[a] or 4) and b or a
+end
+
+--- The exit code of any failure: a wait that ran out is WAIT, a CLI
+-- error its own code, a library error as `code_of` says.
+function fail.exit_code(err)
+  if fail.wait_ran_out(err) then return fail.WAIT end
+  if fail.is(err) then return err.code end
+  return fail.code_of(err)
+end
+
 --- `check(value, err)` returns `value`, or raises the library's `err`
 -- (main prints it and picks the exit code).
 function fail.check(value, err, ...)

@@ -8,16 +8,20 @@ local fail = require "genesiscloud.cli.fail"
 
 local main = {}
 
--- command path -> module name, function name
-local COMMANDS = {
-  ["sg list"] = { "genesiscloud.cli.sg", "list" },
-  ["sg get"] = { "genesiscloud.cli.sg", "get" },
-  ["sg create"] = { "genesiscloud.cli.sg", "create" },
-  ["sg update"] = { "genesiscloud.cli.sg", "update" },
-  ["sg delete"] = { "genesiscloud.cli.sg", "delete" },
-  ["sg apply"] = { "genesiscloud.cli.apply", "run" },
-  ["emulator"] = { "genesiscloud.cli.emulator", "run" },
+-- Until the library has a registry of resources, the tool knows the one
+-- resource it always had.
+local BUILTIN_REGISTRY = {
+  { name = "security_group", plural = "security_groups", cli = "security-groups", cli_short = "sg" },
 }
+
+--- The resources that get commands: the library's registry
+-- (`genesiscloud.resources`), loaded without the C core.
+function main.registry()
+  if package.searchpath("genesiscloud.resources", package.path) then
+    return require "genesiscloud.resources"
+  end
+  return BUILTIN_REGISTRY
+end
 
 local function first_line(s)
   return (tostring(s):match("^[^\n]*"))
@@ -79,7 +83,9 @@ end
 
 --- Runs the command line `argv` (a list of strings). `opts.bin_dir` is the
 -- directory of the script (to find genesiscloud-emulator); `opts.out`,
--- `opts.err` replace io.stdout and io.stderr. -> exit code
+-- `opts.err` replace io.stdout and io.stderr; `opts.registry` the
+-- resources (main.registry()) and `opts.client(args, err)` the way a
+-- client is made (config.client), for tests. -> exit code
 function main.run(argv, opts)
   opts = opts or {}
   local err_out = opts.err or io.stderr
@@ -98,16 +104,17 @@ function main.run(argv, opts)
   local ok, result = xpcall(function()
     local parser = require "genesiscloud.cli.parser"
     local config = require "genesiscloud.cli.config"
-    local args = parser.parse(argv)
-    local path = args.command == "sg" and ("sg " .. args.sg_command) or args.command
-    local entry = assert(COMMANDS[path], "no handler for " .. tostring(path))
-    emulator = path == "emulator"
+    local args, route = parser.parse(argv, opts.registry or main.registry())
+    emulator = args.command == "emulator"
     if not emulator and closed(stdout) then
       fail.raise("standard output is closed: nothing could be printed, nothing was done")
     end
-    local ctx = { args = args, out = out, err = err_out, bin_dir = opts.bin_dir }
+    local ctx = { args = args, out = out, err = err_out, bin_dir = opts.bin_dir,
+      definition = route.definition,
+      command = args.command .. (args.subcommand and " " .. args.subcommand or "") }
+    function ctx.client() return (opts.client or config.client)(args, err_out) end
     if not emulator then ctx.format = config.output_format(args) end
-    return require(entry[1])[entry[2]](ctx)
+    return require(route.module)[route.fn](ctx)
   end, function(e)
     if fail.is(e) or (type(e) == "table" and getmetatable(e)) then return e end
     if debug_trace and debug_trace ~= "" and debug_trace ~= "0" then

@@ -128,4 +128,90 @@ function output.group_detail(rules, group)
   return (text:gsub("^[^\n]*\n", "")) -- no header line
 end
 
+-- Generic objects (any resource) -----------------------------------------
+
+--- Cells longer than this are cut in list tables (the JSON has them whole).
+output.CELL_MAX = 50
+
+-- A value as one table cell: a scalar as text (whole numbers without
+-- ".0"), a list of scalars joined with ", "; nil for anything else.
+local function cell(v)
+  local kind = type(v)
+  if kind == "number" then return tostring(math.tointeger(v) or v) end
+  if kind == "string" or kind == "boolean" then return tostring(v) end
+  if kind == "table" and is_list(v) then
+    local texts = {}
+    for i, item in ipairs(v) do
+      if type(item) == "table" then return nil end
+      texts[i] = cell(item)
+    end
+    return table.concat(texts, ", ")
+  end
+  return nil
+end
+output.cell = cell
+
+local function cut(text)
+  if width(text) <= output.CELL_MAX then return text end
+  local stop = utf8.offset(text, output.CELL_MAX - 2) or (output.CELL_MAX - 2)
+  return text:sub(1, stop - 1) .. "..."
+end
+
+-- The keys of `objects` with a cell value: `first` (those present) in its
+-- order, then the others sorted.
+local function column_keys(objects, first)
+  local keys, seen = {}, {}
+  local present = {}
+  for _, object in ipairs(objects) do
+    for k, v in pairs(object) do
+      if type(k) == "string" and cell(v) ~= nil then present[k] = true end
+    end
+  end
+  for _, k in ipairs(first or {}) do
+    if present[k] and not seen[k] then keys[#keys + 1], seen[k] = k, true end
+  end
+  local rest = {}
+  for k in pairs(present) do
+    if not seen[k] then rest[#rest + 1] = k end
+  end
+  table.sort(rest)
+  for _, k in ipairs(rest) do keys[#keys + 1] = k end
+  return keys
+end
+
+--- A table of any objects: a column per key with a scalar (or a list of
+-- scalars) value, `first` keys first, long cells cut unless `whole`. -> text
+function output.objects_table(objects, first, whole)
+  local keys = column_keys(objects, first)
+  local header, rows = {}, {}
+  for i, k in ipairs(keys) do header[i] = k:upper() end
+  for r, object in ipairs(objects) do
+    local row = {}
+    for i, k in ipairs(keys) do
+      local text = cell(object[k]) or ""
+      row[i] = whole and text or cut(text)
+    end
+    rows[r] = row
+  end
+  return output.columns(header, rows)
+end
+
+--- Any object as "key  value" lines (`first` keys first); each list of
+-- objects in it follows as a table of its own, under its key. Nothing is
+-- cut: this is the view of one object.
+function output.object_detail(object, first)
+  local rows = {}
+  for _, k in ipairs(column_keys({ object }, first)) do rows[#rows + 1] = { k, cell(object[k]) } end
+  local text = #rows > 0 and output.columns({ "", "" }, rows):gsub("^[^\n]*\n", "") or ""
+  local nested = {}
+  for k, v in pairs(object) do
+    if type(v) == "table" and cell(v) == nil and is_list(v) then nested[#nested + 1] = k end
+  end
+  table.sort(nested)
+  for _, k in ipairs(nested) do
+    text = text .. "\n" .. k .. ":\n" .. output.objects_table(object[k], nil, true)
+  end
+  return text
+end
+
 return output

@@ -3,7 +3,7 @@
 -- returns such a table. Rules are rule tables or text ("ingress tcp 443").
 -- Every group is checked before anything is sent; a mistake raises a usage
 -- error naming the file, the group and the field.
--- @module genesiscloud.cli.apply_file
+-- @module genesiscloud.cli.commands.sg_apply_file
 local json = require "genesiscloud.json"
 local fail = require "genesiscloud.cli.fail"
 

@@ -1,6 +1,7 @@
 -- The security-group hooks of ensure: what counts as a difference between
 -- the group that exists and the one wanted, and what an update sends.
--- Set on the resource description as `res.compare` and `res.update_body`.
+-- Set on the definition (resources/security_groups/init.lua) as `compare`
+-- and `update_body`.
 
 local rules = require "genesiscloud.rules"
 local errors = require "genesiscloud.errors"

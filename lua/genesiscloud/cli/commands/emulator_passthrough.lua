@@ -1,7 +1,7 @@
 --- `genesiscloud emulator [FLAG...]`: runs bin/genesiscloud-emulator in
 -- this very process (its flags passed on unchanged), the Lua way of
 -- exec: same pid, so a SIGTERM sent to `genesiscloud` stops the server.
--- @module genesiscloud.cli.emulator
+-- @module genesiscloud.cli.commands.emulator_passthrough
 local fail = require "genesiscloud.cli.fail"
 
 local cli_emulator = {}
@@ -29,7 +29,8 @@ function cli_emulator.find_script(bin_dir)
     return bin_dir .. "/genesiscloud-emulator"
   end
   local path = package.searchpath("genesiscloud.emulator", package.path)
-  local root = path and path:match("^(.-)/?lua/genesiscloud/emulator/init%.lua$")
+  local root = path and (path:match("^(.-)/?lua/genesiscloud/emulator%.lua$")
+    or path:match("^(.-)/?lua/genesiscloud/emulator/init%.lua$"))
   if root then
     local candidate = (root ~= "" and root or ".") .. "/bin/genesiscloud-emulator"
     if exists(candidate) then return candidate end

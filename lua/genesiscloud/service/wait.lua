@@ -1,11 +1,13 @@
--- Polls `client["get_" .. res.singular](client, id)` until an object reaches a
--- status or is gone. Intervals grow (x1.5 up to a cap) so a long wait does
--- not hammer the API. opts.now / opts.sleep replace the clock in tests.
+--- Polls a service's `get` until an object reaches a status or is gone.
+-- Intervals grow (x1.5 up to a cap) so a long wait does not hammer the API.
+-- opts.now / opts.sleep replace the clock in tests. The statuses come from
+-- the definition (`statuses.ready`, `statuses.failed`); a resource without
+-- statuses has no wait methods.
+-- @module genesiscloud.service.wait
 
 local errors = require "genesiscloud.errors"
 local validate = require "genesiscloud.validate"
 local options = require "genesiscloud.options"
-local unwrap = require("genesiscloud.client").unwrap
 
 local wait = {}
 
@@ -17,8 +19,8 @@ local OPTIONS = options.set{ "timeout", "interval", "backoff", "max_interval", "
 local DELETED_OPTIONS = options.set{ "timeout", "interval", "backoff", "max_interval", "now", "sleep",
   "error_statuses" }
 
-local function label(res)
-  return (res.singular:gsub("_", " "))
+local function label(def)
+  return (def.name:gsub("_", " "))
 end
 
 local function usage(message)
@@ -95,19 +97,16 @@ function wait.check_flag(value, fname)
 end
 
 -- Checks options once and returns the settings of one wait.
-local function settings(client, res, id, opts, for_status)
-  local ok, err = wait.check_options(opts, "wait_for_" .. res.singular
-    .. (for_status and "" or "_deleted"), for_status)
+local function settings(svc, id, opts, for_status, fname)
+  local def = svc.def
+  local ok, err = wait.check_options(opts, fname or ("wait_for_" .. def.name
+    .. (for_status and "" or "_deleted")), for_status)
   if not ok then return nil, err end
   opts = opts or {}
   if type(id) ~= "string" or id == "" then
-    return usage(string.format("the %s id must be a non-empty string, got %s", label(res), validate.describe(id)))
+    return usage(string.format("the %s id must be a non-empty string, got %s", label(def), validate.describe(id)))
   end
-  local get = unwrap(client["get_" .. res.singular])
-  if type(get) ~= "function" then
-    return usage("the client has no method get_" .. res.singular)
-  end
-  local s = { get = get }
+  local s = {}
   for key, default in pairs(wait.DEFAULTS) do
     local value = opts[key]
     if value == nil then value = default end
@@ -121,7 +120,7 @@ local function settings(client, res, id, opts, for_status)
   end
   -- Statuses that mean the object will never get there.
   s.failed = {}
-  local failed = opts.error_statuses or res.error_statuses or { res.error_status or "error" }
+  local failed = opts.error_statuses or (def.statuses and def.statuses.failed) or { "error" }
   for _, status in ipairs(type(failed) == "table" and failed or { failed }) do
     s.failed[status] = true
   end
@@ -149,62 +148,72 @@ local function wanted_set(status)
   return set, table.concat(list, " or ")
 end
 
-local function resource_error(res, id, obj, wanted_text)
+local function resource_error(def, id, obj, wanted_text)
   return errors.new{
     kind = "resource_error", id = id, last_status = obj.status, resource = obj,
     message = string.format("%s %s went into status %q while waiting for %s",
-      label(res), id, tostring(obj.status), wanted_text),
+      label(def), id, tostring(obj.status), wanted_text),
   }
 end
 
--- opts: status (string or list, default res.ready_status or "created"),
--- timeout, interval, backoff, max_interval, now, sleep, error_statuses
--- (list; default res.error_statuses, or { res.error_status or "error" }).
--- -> object | nil, err
-function wait.for_status(client, res, id, opts)
-  local s, err = settings(client, res, id, opts, true)
+--- Waits for a status.
+-- @param svc the service (its `def` and `get`)
+-- @param id the object's id
+-- @param opts status (string or list, default the definition's
+-- `statuses.ready`), timeout, interval, backoff, max_interval, now, sleep,
+-- error_statuses (list; default `statuses.failed`)
+-- @param fname the function called, for messages
+-- @return the object, or `nil, err`
+function wait.for_status(svc, id, opts, fname)
+  local s, err = settings(svc, id, opts, true, fname)
   if not s then return nil, err end
-  local status = opts and opts.status or res.ready_status or "created"
+  local def = svc.def
+  local status = opts and opts.status
+  if status == nil then
+    status = def.statuses and def.statuses.ready or "created"
+    if type(status) == "table" and #status == 1 then status = status[1] end -- reported as given
+  end
   local wanted, wanted_text = wanted_set(status)
   local last
   local function poll()
-    local obj, get_err = s.get(client, id)
+    local obj, get_err = svc:get(id)
     if not obj then return true, nil, get_err end
     last = obj.status
     if wanted[last] then return true, obj end
-    if s.failed[last] then return true, nil, resource_error(res, id, obj, wanted_text) end
+    if s.failed[last] then return true, nil, resource_error(def, id, obj, wanted_text) end
     return false
   end
   local function timed_out()
     return errors.new{
       kind = "timeout", id = id, last_status = last, wanted = status, timeout = s.timeout,
       message = string.format("%s %s did not reach status %s within %g s (last status %q)",
-        label(res), id, wanted_text, s.timeout, tostring(last)),
+        label(def), id, wanted_text, s.timeout, tostring(last)),
     }
   end
   return loop(s, poll, timed_out)
 end
 
--- Waits until GET answers 404. -> true | nil, err
-function wait.for_deleted(client, res, id, opts)
-  local s, err = settings(client, res, id, opts, false)
+--- Waits until GET answers 404: as for_status. -> true | nil, err
+function wait.for_deleted(svc, id, opts, fname)
+  local s, err = settings(svc, id, opts, false, fname)
   if not s then return nil, err end
+  local def = svc.def
   local last
   local function poll()
-    local obj, get_err = s.get(client, id)
+    local obj, get_err = svc:get(id)
     if not obj then
       if errors.is(get_err) and get_err.kind == "api" and get_err.status == 404 then return true, true end
       return true, nil, get_err
     end
     last = obj.status
-    if s.failed[last] then return true, nil, resource_error(res, id, obj, "deletion") end
+    if s.failed[last] then return true, nil, resource_error(def, id, obj, "deletion") end
     return false
   end
   local function timed_out()
     return errors.new{
       kind = "timeout", id = id, last_status = last, timeout = s.timeout,
       message = string.format("%s %s was not deleted within %g s (last status %q)",
-        label(res), id, s.timeout, tostring(last)),
+        label(def), id, s.timeout, tostring(last)),
     }
   end
   return loop(s, poll, timed_out)

@@ -1,16 +1,16 @@
--- Walks every object of a resource across the pages of its list method
--- (`client["list_" .. res.plural]`), fetching a page only when the previous
--- one is used up.
+--- Walks every object of a resource across the pages of its service's
+-- `list`, fetching a page only when the previous one is used up (or, with
+-- `concurrency`, a bounded number of pages ahead).
 --
 -- Iterators (pages, items) raise the error object, because a generic `for`
 -- cannot return `nil, err`; each and all return `nil, err`.
+-- @module genesiscloud.service.paginate
 
 local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local json = require "genesiscloud.json"
 local request = require "genesiscloud.request"
 local validate = require "genesiscloud.validate"
-local unwrap = require("genesiscloud.client").unwrap
 
 local paginate = {}
 
@@ -19,7 +19,7 @@ local paginate = {}
 -- million objects at 100 a page) ends with a `too_large` error there.
 paginate.PAGE_LIMIT = 10000
 
-local function new_walk(client, res, opts)
+local function new_walk(svc, opts)
   opts = opts or {}
   local ok, err = validate.list_query(opts)
   if not ok then return nil, err end
@@ -28,13 +28,6 @@ local function new_walk(client, res, opts)
   ok, err = validate.integer(opts.concurrency, "concurrency",
     { optional = true, min = 1, max = request.MAX_CONCURRENCY })
   if not ok then return nil, err end
-  local name = "list_" .. res.plural
-  -- the function itself, so that a failure is a value whatever the client's
-  -- `errors` option
-  local method = unwrap(client[name])
-  if type(method) ~= "function" then
-    return nil, errors.new{ kind = "usage", message = "the client has no method " .. name }
-  end
   -- What is sent: `query` (parameters this module does not know), then
   -- per_page; page is set per request. The other options steer the walk.
   local extra, query = {}, {}
@@ -43,7 +36,7 @@ local function new_walk(client, res, opts)
   end
   query.per_page = opts.per_page
   return {
-    client = client, res = res, method = method, query = query, extra = extra,
+    svc = svc, def = svc.def, list_key = svc.def.list_key, query = query, extra = extra,
     page = opts.page or 1, first_page = opts.page or 1, max_pages = opts.max_pages,
     fetched = 0, seen = 0, seen_ids = {}, seen_pages = {}, done = false, concurrency = opts.concurrency or 1,
   }
@@ -52,10 +45,10 @@ end
 local function repeated_page(w, page)
   return errors.new{
     -- "decode" like any other response whose content cannot be used.
-    kind = "decode", status = 200, code = "repeated_page", method = "GET", path = w.res.path, page = page,
+    kind = "decode", status = 200, code = "repeated_page", method = "GET", path = w.def.path, page = page,
     message = string.format(
       "page %d of %s holds only %s already seen on earlier pages: the server repeats pages, so the walk stops",
-      page, w.res.path or w.res.plural, (w.res.plural:gsub("_", " "))),
+      page, w.def.path or w.def.plural, (w.def.plural:gsub("_", " "))),
   }
 end
 
@@ -82,8 +75,8 @@ end
 
 local function bad_page(w, what)
   return errors.new{
-    kind = "decode", status = 200, method = "GET", path = w.res.path, page = w.page,
-    message = string.format("page %d of %s %s", w.page, w.res.path or w.res.plural, what),
+    kind = "decode", status = 200, method = "GET", path = w.def.path, page = w.page,
+    message = string.format("page %d of %s %s", w.page, w.def.path or w.def.plural, what),
   }
 end
 
@@ -99,7 +92,7 @@ local function check_items(w, items)
   local n, count = #items, 0
   for k in pairs(items) do
     if type(k) ~= "number" then
-      return nil, bad_page(w, string.format("has no %q list (an object in its place)", w.res.plural))
+      return nil, bad_page(w, string.format("has no %q list (an object in its place)", w.list_key))
     end
     count = count + 1
   end
@@ -164,10 +157,10 @@ local function take(w, resp, err)
     w.done = true
     return nil, err
   end
-  local items = type(resp) == "table" and resp[w.res.plural] or nil
+  local items = type(resp) == "table" and resp[w.list_key] or nil
   if type(items) ~= "table" then
     w.done = true
-    return nil, bad_page(w, string.format("has no %q list", w.res.plural))
+    return nil, bad_page(w, string.format("has no %q list", w.list_key))
   end
   local n, ierr = check_items(w, items)
   if not n then
@@ -206,14 +199,15 @@ end
 -- pages up to the last one are fetched ahead, at most `concurrency` pages
 -- past the one being used (in flight or waiting), so memory stays bounded.
 local function start_prefetch(w, resp)
-  if w.concurrency <= 1 or w.done then return end
+  local st = w.svc.st -- a real service (a stand-in of a spec fetches one by one)
+  if w.concurrency <= 1 or w.done or not st then return end
   local total = tonumber(resp.total_count)
   local per_page = tonumber(resp.per_page) or tonumber(w.query.per_page)
   if not total or not per_page or per_page < 1 then return end
   local last = math.ceil(total / per_page)
   if w.max_pages then last = math.min(last, w.first_page + w.max_pages - 1) end
   if last < w.page then return end
-  w.pre = { pipeline = request.pipeline(w.client, w.concurrency), next_submit = w.page,
+  w.pre = { pipeline = request.pipeline(st, w.concurrency), next_submit = w.page,
     last = last, got = {} }
 end
 
@@ -221,8 +215,8 @@ end
 local function prefetched(w)
   local pre = w.pre
   while pre.next_submit <= pre.last and pre.next_submit < w.page + w.concurrency do
-    pre.pipeline:submit(pre.next_submit, "GET", w.res.path,
-      { query = page_query(w, pre.next_submit) })
+    pre.pipeline:submit(pre.next_submit, w.svc.ops.list,
+      w.def.path .. request.query_string(page_query(w, pre.next_submit)))
     pre.next_submit = pre.next_submit + 1
   end
   while pre.got[w.page] == nil do
@@ -231,7 +225,7 @@ local function prefetched(w)
     pre.got[page] = { resp, err }
   end
   local got = pre.got[w.page] or { nil, errors.new{ kind = "usage",
-    message = "page " .. w.page .. " was not fetched", method = "GET", path = w.res.path } }
+    message = "page " .. w.page .. " was not fetched", method = "GET", path = w.def.path } }
   pre.got[w.page] = nil
   return got[1], got[2]
 end
@@ -251,9 +245,9 @@ local function next_page(w)
     w.done = true
     stop_prefetch(w)
     return nil, errors.new{
-      kind = "too_large", code = "page_limit", method = "GET", path = w.res.path, page = w.page,
+      kind = "too_large", code = "page_limit", method = "GET", path = w.def.path, page = w.page,
       message = string.format("%s still has more after %d pages: the walk stops (give max_pages to walk part of it)",
-        w.res.path or w.res.plural, paginate.PAGE_LIMIT),
+        w.def.path or w.def.plural, paginate.PAGE_LIMIT),
     }
   end
   local items, resp
@@ -262,7 +256,7 @@ local function next_page(w)
   else
     stop_prefetch(w)
     local first = w.fetched == 0
-    items, resp = take(w, w.method(w.client, page_options(w, w.page)))
+    items, resp = take(w, w.svc:list(page_options(w, w.page)))
     if first and items then start_prefetch(w, resp) end
   end
   if w.done then stop_prefetch(w) end
@@ -278,9 +272,9 @@ local function closer(w)
   end })
 end
 
--- for items, response in paginate.pages(client, res, { per_page = 100 }) do
-function paginate.pages(client, res, opts)
-  local w, err = new_walk(client, res, opts)
+-- for items, response in paginate.pages(svc, { per_page = 100 }) do
+function paginate.pages(svc, opts)
+  local w, err = new_walk(svc, opts)
   if not w then error(err, 2) end
   local function step()
     local items, resp = next_page(w)
@@ -291,9 +285,9 @@ function paginate.pages(client, res, opts)
   return step, nil, nil, closer(w)
 end
 
--- for obj in paginate.items(client, res, { per_page = 100 }) do
-function paginate.items(client, res, opts)
-  local w, err = new_walk(client, res, opts)
+-- for obj in paginate.items(svc, { per_page = 100 }) do
+function paginate.items(svc, opts)
+  local w, err = new_walk(svc, opts)
   if not w then error(err, 2) end
   local function step()
     while true do
@@ -316,8 +310,8 @@ end
 
 -- Calls fn(obj) for every object; fn returning false stops the walk.
 -- -> true | nil, err
-function paginate.each(client, res, fn, opts)
-  local w, err = new_walk(client, res, opts)
+function paginate.each(svc, fn, opts)
+  local w, err = new_walk(svc, opts)
   if not w then return nil, err end
   local function walk()
     while true do
@@ -340,9 +334,9 @@ function paginate.each(client, res, fn, opts)
 end
 
 -- -> array of every object | nil, err
-function paginate.all(client, res, opts)
+function paginate.all(svc, opts)
   local out = {}
-  local ok, err = paginate.each(client, res, function(item) out[#out + 1] = item end, opts)
+  local ok, err = paginate.each(svc, function(item) out[#out + 1] = item end, opts)
   if not ok then return nil, err end
   return out
 end

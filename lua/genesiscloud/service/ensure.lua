@@ -1,20 +1,21 @@
--- Declarative create/update/delete: make the object named in `desired`
+--- Declarative create/update/delete: make the object named in `desired`
 -- exist as described (present) or not exist (absent), writing only when
--- something differs.
+-- something differs. Works on a service (`svc.def` and its list, create,
+-- update, delete).
 --
--- Hooks read from the resource description `res`:
---   res.key              field that identifies an object (default "name")
---   res.validate(spec)   -> true | nil, err   checked before any request
---   res.compare(current_or_nil, desired) -> changed, details
+-- Hooks read from the definition `def`:
+--   def.identity         field that identifies an object (default "name")
+--   def.validate.create(spec) -> true | nil, err   checked before any request
+--   def.compare(current_or_nil, desired) -> changed, details
 --                        details is merged into the plan (e.g. changes, rules)
---   res.update_body(current, desired) -> body for update (default: desired)
+--   def.update_body(current, desired) -> body for update (default: desired)
+-- @module genesiscloud.service.ensure
 
 local errors = require "genesiscloud.errors"
 local validate = require "genesiscloud.validate"
-local paginate = require "genesiscloud.paginate"
-local wait = require "genesiscloud.wait"
+local paginate = require "genesiscloud.service.paginate"
+local wait = require "genesiscloud.service.wait"
 local options = require "genesiscloud.options"
-local unwrap = require("genesiscloud.client").unwrap
 
 local ensure = {}
 
@@ -25,8 +26,8 @@ local OPTIONS = options.set{ "dry_run", "wait" }
 -- The largest page the API allows: fewest requests for a full walk.
 local LIST_OPTS = { per_page = 100 }
 
-local function plural_label(res)
-  return (res.plural:gsub("_", " "))
+local function plural_label(def)
+  return (def.plural:gsub("_", " "))
 end
 
 local function usage(message)
@@ -58,27 +59,27 @@ local function split(desired, opts, fname)
 end
 
 -- A server answer ensure cannot act on.
-local function bad_answer(res, message)
-  return nil, errors.new{ kind = "decode", method = "GET", path = res.path, message = message }
+local function bad_answer(def, message)
+  return nil, errors.new{ kind = "decode", method = "GET", path = def.path, message = message }
 end
 
 -- The object found must carry an id to be updated, deleted or waited for.
 -- `key`: the field the object was found by, when it came from the list.
-local function check_id(res, obj, key)
+local function check_id(def, obj, key)
   if type(obj.id) ~= "string" or obj.id == "" then
-    local what = (res.singular:gsub("_", " "))
+    local what = (def.name:gsub("_", " "))
     if key then
-      return bad_answer(res, string.format("the list holds a %s with %s %q but no id (got %s):"
+      return bad_answer(def, string.format("the list holds a %s with %s %q but no id (got %s):"
         .. " ensure cannot act on it", what, key, tostring(obj[key]), validate.describe(obj.id)))
     end
-    return bad_answer(res, string.format("a %s in the response has no id (got %s)",
+    return bad_answer(def, string.format("a %s in the response has no id (got %s)",
       what, validate.describe(obj.id)))
   end
   return true
 end
 
-local function key_of(res, spec)
-  local key = res.key or "name"
+local function key_of(def, spec)
+  local key = def.identity or "name"
   local ok, err = validate.string(spec[key], key, { non_empty = true })
   if not ok then return nil, err end
   return key
@@ -88,15 +89,16 @@ end
 -- nil, err on failure or when several match (never a guess).
 -- An object that is being deleted is already on its way out: it neither
 -- satisfies "present" nor needs deleting again.
-local function find_one(client, res, key, value)
+local function find_one(svc, key, value)
+  local def = svc.def
   local found = {}
-  local leaving = res.deleting_status or "deleting"
-  local ok, err = paginate.each(client, res, function(obj)
+  local leaving = def.statuses and def.statuses.deleting or "deleting"
+  local ok, err = paginate.each(svc, function(obj)
     if type(obj) == "table" and obj[key] == value and obj.status ~= leaving then found[#found + 1] = obj end
   end, LIST_OPTS)
   if not ok then return nil, err end
   for _, obj in ipairs(found) do
-    ok, err = check_id(res, obj, key)
+    ok, err = check_id(def, obj, key)
     if not ok then return nil, err end
   end
   if #found > 1 then
@@ -105,7 +107,7 @@ local function find_one(client, res, key, value)
     return nil, errors.new{
       kind = "conflict", field = key, value = value, ids = ids,
       message = string.format("%d %s have %s %q (ids %s): rename or delete all but one, ensure will not guess",
-        #found, plural_label(res), key, value, table.concat(ids, ", ")),
+        #found, plural_label(def), key, value, table.concat(ids, ", ")),
     }
   end
   return found[1] or false
@@ -143,22 +145,24 @@ end
 -- -> obj, action, plan   action "created" | "updated" | "unchanged"
 -- -> plan, action        with dry_run (nothing written)
 -- -> nil, err
-function ensure.present(client, res, desired, opts, fname)
+function ensure.present(svc, desired, opts, fname)
+  local def = svc.def
   if type(desired) ~= "table" then
-    return usage("ensure needs a table describing the wanted " .. res.singular)
+    return usage("ensure needs a table describing the wanted " .. def.name)
   end
-  local spec, o = split(desired, opts, fname or ("ensure_" .. res.singular))
+  local spec, o = split(desired, opts, fname or ("ensure_" .. def.name))
   if not spec then return nil, o end
-  if res.validate then
-    local ok, err = res.validate(spec)
+  local check = def.validate and def.validate.create
+  if check then
+    local ok, err = check(spec)
     if not ok then return nil, err end
   end
-  local key, key_err = key_of(res, spec)
+  local key, key_err = key_of(def, spec)
   if not key then return nil, key_err end
 
-  local current, err = find_one(client, res, key, spec[key])
+  local current, err = find_one(svc, key, spec[key])
   if current == nil then return nil, err end
-  local changed, details = (res.compare or default_compare)(current or nil, spec)
+  local changed, details = (def.compare or default_compare)(current or nil, spec)
   if changed == nil then return nil, details end -- the current object cannot be read
   local action = (not current and "created") or (changed and "updated") or "unchanged"
   local plan = { action = action, id = current and current.id or nil, [key] = spec[key],
@@ -170,32 +174,33 @@ function ensure.present(client, res, desired, opts, fname)
   if action == "created" then
     -- The walk above found no live object with this key: the create need
     -- not list again to know what existed before it.
-    obj, err = unwrap(client["create_" .. res.singular])(client, spec, { existing = {} })
+    obj, err = svc:create(spec, { existing = {} })
   elseif action == "updated" then
-    local body = res.update_body and res.update_body(current, spec) or spec
-    obj, err = unwrap(client["update_" .. res.singular])(client, current.id, body)
+    local body = def.update_body and def.update_body(current, spec) or spec
+    obj, err = svc:update(current.id, body)
   end
   if not obj then return nil, err end
   if o.wait then
-    local ok, id_err = check_id(res, obj)
+    local ok, id_err = check_id(def, obj)
     if not ok then return nil, id_err end
-    obj, err = wait.for_status(client, res, obj.id, wait_opts(o))
+    obj, err = wait.for_status(svc, obj.id, wait_opts(o))
     if not obj then return nil, err end
   end
   return obj, action, plan
 end
 
 -- -> true, "deleted" | true, "absent" ; with dry_run: plan, action ; nil, err
-function ensure.absent(client, res, desired, opts, fname)
+function ensure.absent(svc, desired, opts, fname)
+  local def = svc.def
   if type(desired) ~= "table" then
-    return usage("ensure_absent needs a table naming the " .. res.singular)
+    return usage("ensure_absent needs a table naming the " .. def.name)
   end
-  local spec, o = split(desired, opts, fname or ("ensure_" .. res.singular .. "_absent"))
+  local spec, o = split(desired, opts, fname or ("ensure_" .. def.name .. "_absent"))
   if not spec then return nil, o end
-  local key, key_err = key_of(res, spec)
+  local key, key_err = key_of(def, spec)
   if not key then return nil, key_err end
 
-  local current, err = find_one(client, res, key, spec[key])
+  local current, err = find_one(svc, key, spec[key])
   if current == nil then return nil, err end
   local action = current and "deleted" or "absent"
   if o.dry_run then
@@ -204,14 +209,14 @@ function ensure.absent(client, res, desired, opts, fname)
   if not current then return true, "absent" end
 
   local ok
-  ok, err = unwrap(client["delete_" .. res.singular])(client, current.id)
+  ok, err = svc:delete(current.id)
   if not ok then
     -- Deleted by someone else between the lookup and our request.
     if errors.is(err) and err.kind == "api" and err.status == 404 then return true, "absent" end
     return nil, err
   end
   if o.wait then
-    ok, err = wait.for_deleted(client, res, current.id, wait_opts(o))
+    ok, err = wait.for_deleted(svc, current.id, wait_opts(o))
     if not ok then return nil, err end
   end
   return true, "deleted"

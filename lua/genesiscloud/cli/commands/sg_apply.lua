@@ -5,12 +5,12 @@
 -- waited for). A second run over the same file writes nothing and says
 -- "No changes.". With --detailed-exitcode the exit code tells whether
 -- anything changed: 0 no, 2 yes (see docs/cli.md).
--- @module genesiscloud.cli.apply
-local apply_file = require "genesiscloud.cli.apply_file"
+-- @module genesiscloud.cli.commands.sg_apply
+local apply_file = require "genesiscloud.cli.commands.sg_apply_file"
 local config = require "genesiscloud.cli.config"
 local fail = require "genesiscloud.cli.fail"
 local output = require "genesiscloud.cli.output"
-local sg = require "genesiscloud.cli.sg"
+local sg = require "genesiscloud.cli.commands.sg"
 
 local apply = {}
 
@@ -96,16 +96,54 @@ local function write(client, res, p)
   return client:update_security_group(p.current.id, res.update_body(p.current, p.spec))
 end
 
-function apply.run(ctx)
-  local args = ctx.args
-  local genesiscloud = config.library()
-  local rules = genesiscloud.rules
-  local res = genesiscloud.resources.security_groups
-  local specs = apply_file.load(args.file, genesiscloud)
-  local client = config.client(args, ctx.err)
-  local json = ctx.format == "json"
+-- The exit code of a failure that stops the run, its line on stderr.
+local function stopped(ctx, what, name, err)
+  ctx.err:write(fail.redact(("genesiscloud: sg apply: %s %s: %s"):format(what, output.quote(name),
+    tostring(err):gsub("^genesiscloud: ", ""))), "\n")
+  return ctx.args.detailed_exitcode and fail.API or fail.code_of(err)
+end
 
-  -- One walk of the list, at the largest page the API allows.
+-- Every write, in file order; each written group is added to `applied`.
+-- -> nil, or the exit code of the write that failed (the run stops there)
+local function write_all(ctx, client, res, plans, applied)
+  local json = ctx.format == "json"
+  for _, p in ipairs(plans) do
+    if p.action ~= "unchanged" then
+      local group, err = write(client, res, p)
+      if not group then return stopped(ctx, "stopped at", p.spec.name, err) end
+      applied[#applied + 1] = { action = p.action, name = group.name, id = group.id, status = group.status }
+      if not json and not ctx.args.wait then
+        ctx.out:write(("%s %s (%s)\n"):format(p.action, tostring(group.name), tostring(group.id)))
+      end
+    end
+  end
+end
+
+-- --wait for every group written. -> fail.OK, fail.WAIT when a wait ran
+-- out, or the exit code of the wait that failed (and true: stop)
+local function wait_all(ctx, client, applied)
+  local code = fail.OK
+  for _, entry in ipairs(applied) do
+    local group, err = sg.wait(ctx, client, entry.id)
+    if group then
+      entry.status = group.status
+    elseif sg.wait_ran_out(err) then
+      ctx.err:write(fail.redact(tostring(err)), "\n")
+      code = fail.WAIT
+    else
+      return stopped(ctx, "waiting for", entry.name, err), true
+    end
+    if ctx.format ~= "json" then
+      ctx.out:write(("%s %s (%s)%s\n"):format(entry.action, tostring(entry.name), tostring(entry.id),
+        group and "" or " (still " .. tostring(err.last_status) .. " when --wait-timeout ran out)"))
+    end
+  end
+  return code
+end
+
+-- The plan of every group of the file, from one walk of the list at the
+-- largest page the API allows. -> plans, their entries, how many change
+local function make_plan(client, rules, res, specs)
   local groups = fail.check(client:all_security_groups{ per_page = 100 })
   local plans = apply.plan(res, specs, groups)
   local entries, changes = {}, 0
@@ -115,65 +153,43 @@ function apply.run(ctx)
     entries[i] = plan_entry(rules, plan, p.action)
     if p.action ~= "unchanged" then changes = changes + 1 end
   end
+  return plans, entries, changes
+end
+
+function apply.run(ctx)
+  local args = ctx.args
+  local genesiscloud = config.library()
+  local res = genesiscloud.resources.security_groups
+  local specs = apply_file.load(args.file, genesiscloud)
+  local client = config.client(args, ctx.err)
+  local json = ctx.format == "json"
+  local plans, entries, changes = make_plan(client, genesiscloud.rules, res, specs)
   if not json then ctx.out:write(apply.plan_text(entries)) end
   local changed_code = args.detailed_exitcode and changes > 0 and fail.CHANGED or fail.OK
-
-  local applied, code = {}, fail.OK
-  local function finish()
+  local applied = {}
+  local function finish(code)
     if json then
       ctx.out:write(output.json{ dry_run = args.dry_run and true or false, changed = changes > 0,
         plan = entries, applied = applied }, "\n")
     end
+    return code
   end
   if changes == 0 then
     if not json then ctx.out:write("No changes.\n") end
-    finish()
-    return fail.OK
+    return finish(fail.OK)
   end
   if args.dry_run then
     if not json then ctx.out:write("dry run: nothing written\n") end
-    finish()
-    return changed_code
+    return finish(changed_code)
   end
-
   -- Every write first (in file order), then every wait.
-  local waiting = {}
-  for _, p in ipairs(plans) do
-    if p.action ~= "unchanged" then
-      local group, err = write(client, res, p)
-      if not group then
-        finish()
-        ctx.err:write(fail.redact(("genesiscloud: sg apply: stopped at %s: %s"):format(output.quote(p.spec.name),
-          tostring(err):gsub("^genesiscloud: ", ""))), "\n")
-        return args.detailed_exitcode and fail.API or fail.code_of(err)
-      end
-      local entry = { action = p.action, name = group.name, id = group.id, status = group.status }
-      applied[#applied + 1] = entry
-      waiting[#waiting + 1] = entry
-      if not json and not args.wait then
-        ctx.out:write(("%s %s (%s)\n"):format(p.action, tostring(group.name), tostring(group.id)))
-      end
-    end
-  end
+  local failed = write_all(ctx, client, res, plans, applied)
+  if failed then return finish(failed) end
+  local code = fail.OK
   if args.wait then
-    for _, entry in ipairs(waiting) do
-      local group, err = sg.wait(ctx, client, entry.id)
-      if group then
-        entry.status = group.status
-      elseif sg.wait_ran_out(err) then
-        ctx.err:write(fail.redact(tostring(err)), "\n")
-        code = fail.WAIT
-      else
-        finish()
-        ctx.err:write(fail.redact(("genesiscloud: sg apply: waiting for %s: %s"):format(output.quote(entry.name),
-          tostring(err):gsub("^genesiscloud: ", ""))), "\n")
-        return args.detailed_exitcode and fail.API or fail.code_of(err)
-      end
-      if not json then
-        ctx.out:write(("%s %s (%s)%s\n"):format(entry.action, tostring(entry.name), tostring(entry.id),
-          group and "" or " (still " .. tostring(err.last_status) .. " when --wait-timeout ran out)"))
-      end
-    end
+    local stop
+    code, stop = wait_all(ctx, client, applied)
+    if stop then return finish(code) end
   end
   finish()
   if code ~= fail.OK then return code end

@@ -1,12 +1,71 @@
---- The `sg` commands that map onto one API call each: list, get, create,
--- update, delete. (`sg apply` is in apply.lua.) Each takes the context
+--- The security-group commands (`security-groups`, short `sg`): their
+-- flags, and those that map onto one API call each: list, get, create,
+-- update, delete. (`sg apply` runs in sg_apply.lua.) Each takes the context
 -- from main and returns an exit code; failures are raised (see fail.lua).
--- @module genesiscloud.cli.sg
+-- @module genesiscloud.cli.commands.sg
 local config = require "genesiscloud.cli.config"
 local fail = require "genesiscloud.cli.fail"
+local flags = require "genesiscloud.cli.flags"
 local output = require "genesiscloud.cli.output"
 
 local sg = {}
+
+local MODULE, APPLY = "genesiscloud.cli.commands.sg", "genesiscloud.cli.commands.sg_apply"
+
+local function add_list(build, group)
+  local list = build.leaf(group, "list", "List security groups: one page, or every page with --all.")
+  flags.pages(list, "groups")
+end
+
+local function add_writes(build, group)
+  local create = build.leaf(group, "create", "Create a security group.")
+  create:option("--name", "Name of the group."):argname("NAME"):count(1)
+  create:option("--description", "Description."):argname("TEXT")
+  create:option("--rule", "A rule as text, e.g. \"ingress tcp 443\", \"ingress tcp 8000-8080\", "
+    .. "\"ingress icmp\", \"egress all\". Repeat for more rules."):argname("RULE"):count("*")
+  flags.wait(create, "the group's status is created")
+
+  local update = build.leaf(group, "update", "Change a group: fetches it and sends name, description "
+    .. "and rules, with what you give replacing what is there. --rule replaces ALL the rules.")
+  update:argument("id", "The group's id, or its name."):argname("ID|NAME")
+  update:option("--name", "New name."):argname("NAME")
+  update:option("--description", "New description."):argname("TEXT")
+  update:option("--rule", "A rule as text; the rules given replace all the current ones. Repeat for more.")
+    :argname("RULE"):count("*")
+  flags.wait(update, "the group's status is created again")
+
+  local delete = build.leaf(group, "delete", "Delete one or more security groups.")
+  delete:argument("ids", "Ids or names of the groups."):args("+"):argname("ID|NAME")
+  flags.wait(delete, "each group is gone")
+end
+
+local function add_apply(build, group)
+  local apply = build.leaf(group, "apply", "Make the groups described in FILE (JSON, or Lua returning a "
+    .. "table) exist as described: prints the plan, then creates or updates what differs.")
+  apply:argument("file", "The desired groups: .lua for a Lua file, anything else is JSON; '-' reads "
+    .. "JSON from standard input."):argname("FILE")
+  apply:flag("--dry-run", "Print the plan and write nothing.")
+  apply:flag("--detailed-exitcode", "Exit 0 when nothing changed, 2 when something changed (or would, "
+    .. "with --dry-run), 1 on any error (usage errors too).")
+  flags.wait(apply, "every group written is created")
+end
+
+--- Declares the commands of security groups under `name` ("security-groups"
+-- or its short name "sg") with the parser builder `build` (see parser.lua).
+function sg.add(build, parent, name, definition)
+  local short = name == definition.cli_short
+  local group = build.group(parent, name, "Security groups" .. (short and " (short for "
+    .. definition.cli .. ")" or "") .. ": list, get, create, update, delete, apply.")
+  add_list(build, group)
+  local get = build.leaf(group, "get", "Show one security group.")
+  get:argument("id", "The group's id, or its name."):argname("ID|NAME")
+  add_writes(build, group)
+  add_apply(build, group)
+  for _, command in ipairs{ "list", "get", "create", "update", "delete" } do
+    build.route(name .. " " .. command, MODULE, command, definition)
+  end
+  build.route(name .. " apply", APPLY, "run", definition)
+end
 
 local check = fail.check
 
@@ -38,9 +97,7 @@ local function progress(ctx)
 end
 
 --- True for the error of a wait whose own time ran out (not a request's).
-function sg.wait_ran_out(err)
-  return type(err) == "table" and err.kind == "timeout" and err.method == nil and err.id ~= nil
-end
+sg.wait_ran_out = fail.wait_ran_out
 
 --- --wait for one group: until it reads created (or, with `deleted`,
 -- until it is gone), at most --wait-timeout seconds. Each poll is the
@@ -76,22 +133,11 @@ function sg.wait(ctx, client, id, deleted)
   end
 end
 
--- Which exit code wins when several ids end differently: a usage error,
--- then an API error, then a wait that ran out.
-local RANK = { [fail.OK] = 0, [fail.WAIT] = 1, [fail.API] = 2, [fail.USAGE] = 3 }
+--- The stronger of two exit codes (fail.worse).
+sg.worse = fail.worse
 
---- The stronger of two exit codes (see RANK).
-function sg.worse(a, b)
-  return (RANK[b] or 4) > (RANK[a] or 4) and b or a
-end
-
---- The exit code of a failure: a wait that ran out is WAIT, the rest as
--- fail.code_of says.
-function sg.code_of(err)
-  if sg.wait_ran_out(err) then return fail.WAIT end
-  if fail.is(err) then return err.code end
-  return fail.code_of(err)
-end
+--- The exit code of a failure (fail.exit_code).
+sg.code_of = fail.exit_code
 
 -- Groups found by name need the whole list: read once per run.
 local function all_groups(client, cache)

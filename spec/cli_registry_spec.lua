@@ -1,0 +1,102 @@
+-- The generic commands with the library's own registry and services:
+-- bin/genesiscloud as a separate process against the loopback server of
+-- spec/support/resource_server.lua (SSH keys, images, availability), whose
+-- request log shows what was sent. (Security groups: cli_spec.lua.)
+local helper = require "helper"
+local cjson = require("cjson.safe").new()
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+describe("genesiscloud commands of the registry's resources", function()
+  local server, endpoint, client
+  local key_file = os.tmpname()
+
+  setup(function()
+    server = helper.spawn("lua5.4 spec/support/resource_server.lua put", "^http://")
+    endpoint = server.line .. "/compute/v1"
+    client = assert(helper.genesiscloud.new{ token = "t", endpoint = endpoint, max_retries = 0 })
+    local f = assert(io.open(key_file, "w"))
+    f:write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHTXxiZ2oxCSVbaZ me@host\n")
+    f:close()
+  end)
+
+  teardown(function()
+    if client then client:close() end
+    if server then server.stop() end
+    os.remove(key_file)
+  end)
+
+  -- -> { out =, err =, code = }
+  local function cli(args)
+    local parts = { "env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u GENESISCLOUD_DEBUG",
+      "GENESISCLOUD_TOKEN=t", "GENESISCLOUD_ENDPOINT=" .. q(endpoint), "bin/genesiscloud" }
+    for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
+    local err_file = os.tmpname()
+    local out, _, _, code = helper.run(table.concat(parts, " ") .. " 2>" .. err_file)
+    local f = assert(io.open(err_file, "r"))
+    local err = f:read("*a")
+    f:close()
+    os.remove(err_file)
+    return { out = out, err = err, code = code }
+  end
+
+  local function ok(r)
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal("", r.err)
+    return r
+  end
+
+  local function json(r)
+    return assert(cjson.decode(ok(r).out), r.out)
+  end
+
+  -- The requests the server saw since the last call.
+  local seen = 0
+  local function requests()
+    local log = assert(client:request("GET", "/_log"))
+    local new = { table.unpack(log, seen + 1) }
+    seen = #log
+    return new
+  end
+
+  it("ssh-keys: create from a file, list, get, update and delete by name", function()
+    requests()
+    local key = json(cli{ "-o", "json", "ssh-keys", "create", "--name", "laptop", "--value", "@" .. key_file })
+    assert.are.equal("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHTXxiZ2oxCSVbaZ me@host", key.value)
+    local log = requests()
+    assert.are.equal("POST /compute/v1/ssh-keys", log[#log])
+
+    local page = json(cli{ "-o", "json", "ssh-keys", "list" })
+    assert.are.equal(1, page.total_count)
+    assert.are.equal(key.id, page.ssh_keys[1].id)
+
+    local shown = ok(cli{ "-o", "table", "ssh-keys", "get", "laptop" }).out
+    assert.matches("^id%s+" .. key.id:gsub("%p", "%%%0") .. "\nname%s+laptop\n", shown)
+    requests()
+    assert.are.equal("desk", json(cli{ "-o", "json", "ssh-keys", "update", "laptop", "--name", "desk" }).name)
+    log = requests()
+    -- the name is no id (404), then found by name, then the update by id (PUT: every field the
+    -- resource can change is given)
+    assert.are.equal("PUT /compute/v1/ssh-keys/" .. key.id, log[#log])
+
+    assert.are.equal("deleted " .. key.id .. "\n", ok(cli{ "-o", "table", "ssh-keys", "delete", "desk" }).out)
+    assert.are.equal(0, json(cli{ "-o", "json", "ssh-keys", "list" }).total_count)
+  end)
+
+  it("images list --type sends the filter", function()
+    requests()
+    local page = json(cli{ "-o", "json", "images", "list", "--type", "base-os" })
+    assert.are.same({ "GET /compute/v1/images?page=1&per_page=50&type=base-os" }, requests())
+    assert.are.equal(1, #page.images)
+    assert.are.equal("Ubuntu 22.04", page.images[1].name)
+  end)
+
+  it("availability REGION shows the region's instance types", function()
+    local r = ok(cli{ "-o", "table", "availability", "NORD-NO-KRS-1" })
+    assert.matches("region%s+NORD%-NO%-KRS%-1\n", r.out)
+    assert.matches("instance_types:\nAVAILABLE%s+TYPE\ntrue%s+vcpu%-4_memory%-12g\n", r.out)
+    assert.are.same({ "GET /compute/v1/availability/NORD-NO-KRS-1/instances" }, requests())
+  end)
+end)
