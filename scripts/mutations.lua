@@ -118,7 +118,7 @@ return {
     from = "  if st.core:is_closed() then", to = "  if false then",
     specs = { "lua_layer", "client", "concurrency" },
     bug = "methods of a closed client send requests instead of a usage error" },
-  { id = "port-max-off-by-one", file = "lua/genesiscloud/resources/security_groups/validate.lua",
+  { id = "port-max-off-by-one", file = "lua/genesiscloud/resources/security_groups/group_checks.lua",
     from = "local PORT = { min = 1, max = 65535, optional = true }",
     to = "local PORT = { min = 1, max = 65536, optional = true }",
     specs = { "validate", "rules" },

@@ -7,7 +7,7 @@ local genesiscloud = helper.genesiscloud
 local core = require "genesiscloud.core"
 local rules = genesiscloud.rules
 local request = require "genesiscloud.request"
-local sg_validate = require "genesiscloud.resources.security_groups.validate"
+local sg_validate = require "genesiscloud.resources.security_groups.group_checks"
 
 describe("a one-port range", function()
   it("is read by rules.parse as that one port", function()

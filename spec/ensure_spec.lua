@@ -1,7 +1,7 @@
 local ensure = require "genesiscloud.service.ensure"
 local errors = require "genesiscloud.errors"
 local rules = require "genesiscloud.rules"
-local validate = require "genesiscloud.resources.security_groups.validate"
+local validate = require "genesiscloud.resources.security_groups.group_checks"
 local sg_plan = require "genesiscloud.resources.security_groups.plan"
 local fake = require "fake_client"
 

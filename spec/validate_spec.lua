@@ -1,5 +1,5 @@
 local validate = require "genesiscloud.validate"
-local sg_validate = require "genesiscloud.resources.security_groups.validate"
+local sg_validate = require "genesiscloud.resources.security_groups.group_checks"
 local errors = require "genesiscloud.errors"
 local rules = require "genesiscloud.rules"
 

@@ -9,7 +9,7 @@
 local core = require "genesiscloud.core"
 local client = require "genesiscloud.client"
 local errors = require "genesiscloud.errors"
-local sg_validate = require "genesiscloud.resources.security_groups.validate"
+local sg_validate = require "genesiscloud.resources.security_groups.group_checks"
 
 return {
   _VERSION = core._VERSION,

@@ -13,7 +13,7 @@
 -- print(list[2]) --> ingress tcp 8080-8085
 
 local errors = require "genesiscloud.errors"
-local validate = require "genesiscloud.resources.security_groups.validate"
+local validate = require "genesiscloud.resources.security_groups.group_checks"
 
 local rules = {}
 

@@ -1,7 +1,7 @@
 --- Security groups: the definition the services, the aliases and the CLI
 -- are made from (format: docs/guide-lua-layer.md, "Resource definitions").
 -- @module genesiscloud.resources.security_groups
-local validate = require "genesiscloud.resources.security_groups.validate"
+local group_checks = require "genesiscloud.resources.security_groups.group_checks"
 local plan = require "genesiscloud.resources.security_groups.plan"
 
 return {
@@ -25,8 +25,8 @@ return {
     rules = { type = "array", required = true, doc = "Firewall rules (see genesiscloud.rules)" },
   },
   validate = {
-    create = validate.security_group,
-    update = validate.security_group, -- (body, { partial = true }) for a PATCH
+    create = group_checks.security_group,
+    update = group_checks.security_group, -- (body, { partial = true }) for a PATCH
   },
   -- ensure: groups are found by name, compared by description and rules as sets
   compare = plan.compare,

@@ -1,7 +1,7 @@
 --- Checks of a security-group spec and its rules, run before anything is
 -- sent. Built from the generic checkers of `genesiscloud.validate`; also
 -- published as `genesiscloud.validate_security_group`.
--- @module genesiscloud.resources.security_groups.validate
+-- @module genesiscloud.resources.security_groups.group_checks
 local errors = require "genesiscloud.errors"
 local generic = require "genesiscloud.validate"
 
