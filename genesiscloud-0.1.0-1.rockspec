@@ -70,7 +70,8 @@ build = {
     ["genesiscloud.resources"] = "lua/genesiscloud/resources/init.lua",
     ["genesiscloud.resources.security_groups"] = "lua/genesiscloud/resources/security_groups/init.lua",
     ["genesiscloud.resources.security_groups.plan"] = "lua/genesiscloud/resources/security_groups/plan.lua",
-    ["genesiscloud.resources.security_groups.group_checks"] = "lua/genesiscloud/resources/security_groups/group_checks.lua",
+    ["genesiscloud.resources.security_groups.group_checks"] =
+      "lua/genesiscloud/resources/security_groups/group_checks.lua",
     ["genesiscloud.resources.ssh_keys"] = "lua/genesiscloud/resources/ssh_keys.lua",
     ["genesiscloud.resources.images"] = "lua/genesiscloud/resources/images.lua",
     ["genesiscloud.resources.availability"] = "lua/genesiscloud/resources/availability.lua",
@@ -93,11 +94,15 @@ build = {
     ["genesiscloud.emulator.request_log"] = "lua/genesiscloud/emulator/request_log.lua",
     ["genesiscloud.emulator.collection"] = "lua/genesiscloud/emulator/collection.lua",
     ["genesiscloud.emulator.control"] = "lua/genesiscloud/emulator/control.lua",
-    ["genesiscloud.emulator.resources"] = "lua/genesiscloud/emulator/resources/init.lua",
-    ["genesiscloud.emulator.resources.availability"] = "lua/genesiscloud/emulator/resources/availability.lua",
-    ["genesiscloud.emulator.resources.images"] = "lua/genesiscloud/emulator/resources/images.lua",
-    ["genesiscloud.emulator.resources.security_groups"] = "lua/genesiscloud/emulator/resources/security_groups.lua",
-    ["genesiscloud.emulator.resources.ssh_keys"] = "lua/genesiscloud/emulator/resources/ssh_keys.lua",
+    ["genesiscloud.emulator.kinds"] = "lua/genesiscloud/emulator/kinds.lua",
+    ["genesiscloud.emulator.behaviours"] = "lua/genesiscloud/emulator/behaviours/init.lua",
+    ["genesiscloud.emulator.behaviours.availability_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/availability_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.images_behaviour"] = "lua/genesiscloud/emulator/behaviours/images_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.security_groups_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/security_groups_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.ssh_keys_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/ssh_keys_behaviour.lua",
     ["genesiscloud.emulator.ssh_public_key"] = "lua/genesiscloud/emulator/ssh_public_key.lua",
     ["genesiscloud.emulator.timestamps"] = "lua/genesiscloud/emulator/timestamps.lua",
     ["genesiscloud.emulator.transitions"] = "lua/genesiscloud/emulator/transitions.lua",

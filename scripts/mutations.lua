@@ -142,9 +142,14 @@ return {
 
   -- ---- emulator --------------------------------------------------------
   { id = "emulator-create-200", file = "lua/genesiscloud/emulator/collection.lua",
-    from = "return one(def, record, 201)", to = "return one(def, record)",
+    from = 'return one(def, record, "create")', to = 'return one(def, record, "get")',
     specs = { "emulator_app", "emulator", "contract" },
     bug = "the emulator answers a create with 200 instead of 201" },
+  { id = "emulator-update-put-only", file = "lua/genesiscloud/emulator/kinds.lua",
+    from = 'if def.update_method == "auto" then return { "PUT", "PATCH" } end',
+    to = 'if def.update_method == "auto" then return { "PUT" } end',
+    specs = { "emulator_kinds", "emulator_resources", "emulator_app" },
+    bug = "the emulator refuses PATCH where the client learns it (update_method auto)" },
   { id = "emulator-per-page-101", file = "lua/genesiscloud/emulator/request_checks.lua",
     from = 'int_param(query, "per_page", 50, 100)', to = 'int_param(query, "per_page", 50, 101)',
     specs = { "emulator_listing", "emulator_app", "emulator" },

@@ -13,7 +13,7 @@ end
 local helper = require "helper"
 local json = require "genesiscloud.emulator.wire_json"
 local ssh_public_key = require "genesiscloud.emulator.ssh_public_key"
-local images = require "genesiscloud.emulator.resources.images"
+local images = require "genesiscloud.emulator.behaviours.images_behaviour"
 
 local null = json.null
 local T0 = helper.EMULATOR_T0

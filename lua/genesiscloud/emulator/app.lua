@@ -1,8 +1,9 @@
 -- The emulator without I/O: configuration, the store, the request log, and
 -- `handle`, which turns one HTTP request into one response. The server
 -- (server.lua) only moves bytes; the specs drive `handle` directly. The
--- resources come from resources/init.lua, served by collection.lua; the
--- control routes are in control.lua.
+-- resources are the kinds of kinds.lua (the client's definitions joined
+-- with the emulator's behaviours), served by collection.lua; the control
+-- routes are in control.lua.
 --
 --   local app = require("genesiscloud.emulator.app").new{ token = "t", create_delay = 0, seed = 1, clock = fn }
 --   local status, body, headers, action =
@@ -16,7 +17,7 @@ local faults = require "genesiscloud.emulator.faults"
 local hostile = require "genesiscloud.emulator.hostile"
 local request_log = require "genesiscloud.emulator.request_log"
 local checks = require "genesiscloud.emulator.request_checks"
-local registry = require "genesiscloud.emulator.resources"
+local registry = require("genesiscloud.emulator.kinds").all()
 local collection = require "genesiscloud.emulator.collection"
 local control = require "genesiscloud.emulator.control"
 local transitions = require "genesiscloud.emulator.transitions"
@@ -49,7 +50,8 @@ App.__index = App
 local function put_kinds()
   local out = {}
   for _, def in ipairs(registry) do
-    for _, method in ipairs(def.operations.update or {}) do
+    local update = def.operations.update
+    for _, method in ipairs(update and update.methods or {}) do
       if method == "PUT" then out[#out + 1] = def.plural end
     end
   end
@@ -286,11 +288,15 @@ end
 -- bare). Requests that match no route are taken as security groups'.
 function App:hostile_route(method, relative)
   local _, _, route = self.api:match(method, relative)
-  local def = route and route.resource or registry.security_groups
+  local groups = registry.security_groups.operations
+  if not route then
+    return { list = false, list_key = groups.list.list_key, envelope = groups.get.envelope }
+  end
+  local def = route.resource
   return {
-    list = route ~= nil and route.list == true and method == "GET",
-    list_key = def.list_key or registry.security_groups.list_key,
-    envelope = def.envelope or nil,
+    list = route.list == true and method == "GET",
+    list_key = def.list_key or groups.list.list_key,
+    envelope = route.envelopes[method],
   }
 end
 

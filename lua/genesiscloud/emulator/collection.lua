@@ -1,10 +1,11 @@
--- One implementation of every emulated resource, driven by its definition
--- (resources/*.lua): the routes it has (a method a path lacks answers 405),
--- list pages, create, get, update by PUT or PATCH, delete, the envelope of
--- single objects (a key, or the bare object), status transitions, and
--- read-only catalogs. Handlers get (app, request) and return
--- `status, body_table_or_nil, extra_headers`; app.lua does auth, logging
--- and encoding around them.
+-- One implementation of every emulated resource, driven by its kind
+-- (kinds.lua: the client's definition joined with its behaviour): a route
+-- per path of its operations (a method a path lacks answers 405), list
+-- pages, create, get, update by PUT or PATCH, delete, each answering with
+-- its operation's success status and envelope (a key, or the bare
+-- object), status transitions, and read-only catalogs. Handlers get (app,
+-- request) and return `status, body_table_or_nil, extra_headers`; app.lua
+-- does auth, logging and encoding around them.
 
 local json = require "genesiscloud.emulator.wire_json"
 local checks = require "genesiscloud.emulator.request_checks"
@@ -17,10 +18,11 @@ local function not_found(def)
   return reply.error("not_found", def.title .. " not found")
 end
 
--- A single object's answer, under the definition's envelope or bare.
-local function answer(def, value, status)
-  if def.envelope then return status or 200, { [def.envelope] = value } end
-  return status or 200, value
+-- A single object's answer to operation `op`: its success status, the
+-- object under the operation's envelope or bare.
+local function answer(op, value)
+  if op.envelope then return op.expect, { [op.envelope] = value } end
+  return op.expect, value
 end
 
 local function show(def, record)
@@ -28,8 +30,9 @@ local function show(def, record)
   return def.represent(record)
 end
 
-local function one(def, record, status)
-  return answer(def, show(def, record), status)
+-- The record as operation `op_name` of its kind answers it.
+local function one(def, record, op_name)
+  return answer(def.operations[op_name], show(def, record))
 end
 collection.one = one
 
@@ -69,7 +72,8 @@ local function page_window(total, page, per_page)
 end
 
 local function page_answer(def, items, total, page, per_page)
-  return 200, { [def.list_key] = items, total_count = total, page = page, per_page = per_page }
+  local op = def.operations.list
+  return op.expect, { [op.list_key] = items, total_count = total, page = page, per_page = per_page }
 end
 
 local function list_stored(app, req, def)
@@ -101,23 +105,24 @@ local function create(app, req, def)
   if not fields then return reply.error("bad_request", err) end
   local record = app.store:insert(def.name, def.new_record(fields, app.store:now()))
   begin(app, def, record, "create")
-  return one(def, record, 201)
+  return one(def, record, "create")
 end
 
 local function get(app, req, def)
-  local record = app.store:read(def.name, req.params.id)
+  local record = app.store:read(def.name, req.params[def.operations.get.param])
   if not record then return not_found(def) end
-  return one(def, record)
+  return one(def, record, "get")
 end
 
 local function get_catalog(_, req, def)
-  local value, err = def.lookup(req.params[def.key], req.query)
+  local op = def.operations.get
+  local value, err = def.lookup(req.params[op.param], req.query)
   if not value then return reply.error("bad_request", err) end
-  return answer(def, value)
+  return answer(op, value)
 end
 
 local function update(app, req, def, mode)
-  local record = app.store:get(def.name, req.params.id)
+  local record = app.store:get(def.name, req.params[def.operations.update.param])
   if not record then return not_found(def) end
   local fields, err = decode_body(def, req, mode)
   if not fields then return reply.error("bad_request", err) end
@@ -127,7 +132,7 @@ local function update(app, req, def, mode)
   def.update_record(record, fields, app.store:now())
   record._json = nil
   begin(app, def, record, "update")
-  return one(def, record)
+  return one(def, record, "update")
 end
 
 -- Does `put_405` (true, or a list of plurals) refuse PUT for this kind?
@@ -149,47 +154,67 @@ local function put(app, req, def, allow_without_put)
 end
 
 local function delete(app, req, def)
-  local record = app.store:get(def.name, req.params.id)
+  local record = app.store:get(def.name, req.params[def.operations.delete.param])
   if not record then return not_found(def) end
   -- deleting twice while the first delete is pending changes nothing
   if not deleting(record) and not begin(app, def, record, "delete") then
     app.store:remove(def.name, record.id)
   end
-  return 204
+  return def.operations.delete.expect
 end
 
--- The handlers of the item path, by method.
-local function item_methods(def, bind)
-  local ops, methods = def.operations, {}
-  if ops.get then methods.GET = bind(def.lookup and get_catalog or get) end
-  for _, method in ipairs(ops.update or {}) do
-    if method == "PATCH" then methods.PATCH = bind(update, "patch") end
-  end
-  if ops.delete then methods.DELETE = bind(delete) end
-  local allow = {}
-  for method in pairs(methods) do allow[#allow + 1] = method end
-  table.sort(allow)
-  for _, method in ipairs(ops.update or {}) do
-    if method == "PUT" then methods.PUT = bind(put, table.concat(allow, ", ")) end
-  end
-  return methods
+-- The handler of each method of each operation ("update" has a mode per
+-- method; PUT is bound in routes, it needs the path's other methods).
+local HANDLERS = {
+  list = function(def) return def.select and list_catalog or list_stored end,
+  get = function(def) return def.lookup and get_catalog or get end,
+  create = function() return create end,
+  update = function() return update end,
+  delete = function() return delete end,
+}
+local UPDATE_MODE = { PATCH = "patch" }
+
+local function bind(def, handler, extra)
+  return function(app, req) return handler(app, req, def, extra) end
 end
 
--- The API routes of one definition (see router.lua); each route knows its
--- resource and whether it is the list path (the hostile fault uses both).
+-- Adds operation `op` of `def` to the route of its path (made on first use).
+local function add_operation(def, op, routes, by_path)
+  local route = by_path[op.path]
+  if not route then
+    route = { pattern = op.path, methods = {}, envelopes = {}, resource = def, list = false }
+    by_path[op.path] = route
+    routes[#routes + 1] = route
+  end
+  local handler = HANDLERS[op.name](def)
+  for _, method in ipairs(op.methods) do
+    if op.name == "update" and method == "PUT" then
+      route.put = true
+    else
+      route.methods[method] = bind(def, handler, UPDATE_MODE[method])
+    end
+    route.envelopes[method] = op.envelope
+  end
+  if op.name == "list" then route.list, route.list_key = true, op.list_key end
+end
+
+-- The API routes of one kind (see router.lua), in the order list, create,
+-- get, update, delete; each route knows its resource, whether it is the
+-- list path and the envelope of each method (the hostile fault uses them).
 function collection.routes(def)
-  local function bind(handler, extra)
-    return function(app, req) return handler(app, req, def, extra) end
+  local routes, by_path = {}, {}
+  for _, name in ipairs{ "list", "create", "get", "update", "delete" } do
+    local op = def.operations[name]
+    if op then add_operation(def, op, routes, by_path) end
   end
-  local routes, top = {}, {}
-  if def.operations.list then top.GET = bind(def.select and list_catalog or list_stored) end
-  if def.operations.create then top.POST = bind(create) end
-  if next(top) then
-    routes[#routes + 1] = { pattern = def.path, methods = top, resource = def, list = top.GET ~= nil }
-  end
-  local methods = item_methods(def, bind)
-  if next(methods) then
-    routes[#routes + 1] = { pattern = def.item_path or def.path .. "/{id}", methods = methods, resource = def }
+  for _, route in ipairs(routes) do
+    if route.put then
+      local allow = {}
+      for method in pairs(route.methods) do allow[#allow + 1] = method end
+      table.sort(allow)
+      route.methods.PUT = bind(def, put, table.concat(allow, ", "))
+      route.put = nil
+    end
   end
   return routes
 end

@@ -178,12 +178,16 @@ function Handle:configure(settings)
   return body.config
 end
 
--- The kinds that have records, by their registry name: the control path
--- of their status route and the key of their objects (false: bare).
-local KINDS = {
-  security_groups = { path = "/security-groups", envelope = "security_group" },
-  ssh_keys = { path = "/ssh-keys", envelope = false },
-}
+-- For `kind` (a registry name) if it keeps records (it has a create
+-- operation): the path of its status route and the key of the object the
+-- route answers, its get operation's envelope (nil: bare). Both from the
+-- client's definition, like the server's.
+local function stored_kind(kind)
+  local def = require("genesiscloud.resources")[kind]
+  if not (def and def.operations.create) then return nil end
+  local get = require("genesiscloud.service.operation").compile(def).get
+  return { path = def.path, envelope = get and get.envelope }
+end
 
 --- Forces a record's status (such as `"error"`) until its next write.
 -- `kind` is the resource's registry name, `"security_groups"` by default
@@ -191,7 +195,7 @@ local KINDS = {
 -- API shows it.
 function Handle:set_status(id, status, kind)
   if type(id) ~= "string" then return nil, "id must be a string" end
-  local k = KINDS[kind or "security_groups"]
+  local k = stored_kind(kind or "security_groups")
   if not k then return nil, "set_status: unknown kind '" .. tostring(kind) .. "'" end
   local escaped = id:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
   local path = "/_emulator" .. k.path .. "/" .. escaped .. "/status"

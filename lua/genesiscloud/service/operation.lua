@@ -15,9 +15,15 @@
 --             a reused connection that died, harmless except for POST and DELETE
 --   resource  the definition
 -- @module genesiscloud.service.operation
-local core = require "genesiscloud.core"
-
 local operation = {}
+
+-- core.escape, loaded on first use: compiling needs no C, so the emulator
+-- (pure Lua) serves the operations compiled from the same definitions.
+local escape
+local function escaped(value)
+  escape = escape or require("genesiscloud.core").escape
+  return escape(value)
+end
 
 -- What each kind of operation is unless the definition says otherwise.
 local KINDS = {
@@ -82,13 +88,13 @@ end
 -- @param op an operation record
 -- @param ... the values of `op.params`, in order (strings)
 function operation.target(op, a, ...)
-  if op.prefix then return op.prefix .. core.escape(a) .. op.suffix end
+  if op.prefix then return op.prefix .. escaped(a) .. op.suffix end
   local n = #op.params
   if n == 0 then return op.path end
   local values = { a, ... }
   local path = op.path
   for i = 1, n do
-    path = path:gsub("{" .. op.params[i] .. "}", (core.escape(values[i]):gsub("%%", "%%%%")), 1)
+    path = path:gsub("{" .. op.params[i] .. "}", (escaped(values[i]):gsub("%%", "%%%%")), 1)
   end
   return path
 end

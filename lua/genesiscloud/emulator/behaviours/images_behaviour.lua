@@ -1,22 +1,20 @@
--- Images in the emulator: a seeded, read-only catalog, list only (there is
--- no single-image route), paginated like the other lists, with the `type`
--- filter: the 2023-07 contract's base-os, preconfigured and snapshot, and
--- today's cloud-image. The same ids on every run and after every reset.
+-- How the emulator serves images, listed only (their definition,
+-- genesiscloud.resources.images, has no other operation): a seeded,
+-- read-only catalog, paginated like the other lists, with the `type`
+-- filter, whose values are the definition's (the 2023-07 contract's
+-- base-os, preconfigured and snapshot, and today's cloud-image). The same
+-- ids on every run and after every reset.
 
 local json = require "genesiscloud.emulator.wire_json"
+local definition = require "genesiscloud.resources.images"
 
-local TYPES = { "base-os", "preconfigured", "snapshot", "cloud-image" }
+local TYPES = definition.query.type.enum
 local KNOWN_TYPE = {}
 for _, t in ipairs(TYPES) do KNOWN_TYPE[t] = true end
 
 local REGIONS = { "ARC-IS-HAF-1", "NORD-NO-KRS-1", "EUC-DE-MUC-1" }
 
-local M = {
-  name = "image", plural = "images", title = "Image",
-  path = "/images", list_key = "images", envelope = "image",
-  operations = { list = true },
-  TYPES = TYPES,
-}
+local M = { plural = "images", title = "Image", TYPES = TYPES }
 
 local function image(id, name, kind, created, extra)
   local out = {

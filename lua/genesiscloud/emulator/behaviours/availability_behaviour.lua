@@ -1,14 +1,12 @@
--- Availability in the emulator: GET /availability/{region}/instances, one
--- seeded, read-only answer per region, under the key "availability"; not
--- paginated. A region the API does not know answers 400.
+-- How the emulator serves availability (its definition,
+-- genesiscloud.resources.availability, fixes GET
+-- /availability/{region}/instances, under the key "availability", not
+-- paginated): one seeded, read-only answer per region. A region the API
+-- does not know answers 400.
 
 local json = require "genesiscloud.emulator.wire_json"
 
-local M = {
-  name = "availability", plural = "availability", title = "Availability",
-  item_path = "/availability/{region}/instances", key = "region", envelope = "availability",
-  operations = { get = true },
-}
+local M = { plural = "availability", title = "Availability" }
 
 -- Every region of the 2023-07 contract and of today's API, in order.
 M.REGIONS = { "ARC-IS-HAF-1", "NORD-NO-KRS-1", "EUC-DE-MUC-1", "EUW-GB-MNC-1", "EUW-NL-AMS-1",

@@ -1,7 +1,8 @@
--- Security groups in the emulator: what collection.lua needs to serve them
--- (path, envelope, operations, statuses) and what only groups have: the
--- checks of names and rules, the record, and its JSON (cached per group,
--- because listing groups is what the benchmark measures).
+-- How the emulator serves security groups beyond what their definition
+-- (genesiscloud.resources.security_groups: path, envelope, operations,
+-- statuses) fixes: the statuses while a create or update is in progress,
+-- the checks of names and rules, the record, and its JSON (cached per
+-- group, because listing groups is what the benchmark measures).
 
 local json = require "genesiscloud.emulator.wire_json"
 local checks = require "genesiscloud.emulator.request_checks"
@@ -16,14 +17,9 @@ local RESERVED_NAMES = { default = true, standard = true }
 local KNOWN = { name = true, description = true, rules = true }
 
 local M = {
-  name = "security_group", plural = "security_groups", title = "Security group",
-  path = "/security-groups", list_key = "security_groups", envelope = "security_group",
-  operations = { list = true, get = true, create = true, update = { "PUT", "PATCH" }, delete = true },
-  transitions = {
-    create = { status = "creating", to = "created" },
-    update = { status = "updating", to = "created" },
-    delete = { status = "deleting" }, -- then gone
-  },
+  plural = "security_groups", title = "Security group",
+  -- then the definition's ready status; a delete reads its deleting status, then is gone
+  in_progress = { create = "creating", update = "updating" },
 }
 
 -- A port is an integer 1..65535; cjson gives whole numbers as floats.

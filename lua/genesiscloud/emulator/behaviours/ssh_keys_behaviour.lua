@@ -1,5 +1,6 @@
--- SSH keys in the emulator: bare objects (no envelope), no status, PUT
--- (2023-07) and PATCH (today) change the name only. The public key is
+-- How the emulator serves SSH keys beyond what their definition
+-- (genesiscloud.resources.ssh_keys: bare objects, no status, update by PUT
+-- or PATCH) fixes: an update changes the name only; the public key is
 -- checked (type, base64, the type inside it, its size) and the key is
 -- shown with its `type`, `size` and SHA-256 `fingerprint`.
 
@@ -12,11 +13,7 @@ local present = checks.present
 -- Handled, or owned by the server (and so ignored when sent).
 local KNOWN = { name = true, value = true, fingerprint = true, type = true, size = true }
 
-local M = {
-  name = "ssh_key", plural = "ssh_keys", title = "SSH key",
-  path = "/ssh-keys", list_key = "ssh_keys", envelope = false,
-  operations = { list = true, get = true, create = true, update = { "PUT", "PATCH" }, delete = true },
-}
+local M = { plural = "ssh_keys", title = "SSH key" }
 
 -- mode: "create" (name and value required), "replace" (PUT: name
 -- required) or "patch" (PATCH: name optional). Returns name, key (the
