@@ -1,7 +1,7 @@
 -- The generic commands with the library's own registry and services:
--- bin/genesiscloud as a separate process against the loopback server of
--- spec/support/resource_server.lua (SSH keys, images, availability), whose
--- request log shows what was sent. (Security groups: cli_spec.lua.)
+-- bin/genesiscloud as a separate process against the emulator (SSH keys,
+-- images, availability), whose request log shows what was sent. (Security
+-- groups: cli_spec.lua.)
 local helper = require "helper"
 local cjson = require("cjson.safe").new()
 
@@ -10,21 +10,20 @@ local function q(s)
 end
 
 describe("genesiscloud commands of the registry's resources", function()
-  local server, endpoint, client
+  local emu, endpoint
   local key_file = os.tmpname()
+  local KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPe+FlnGEtg0rb07b1B8ZNDlGZ+w0MmLLT3+oPMHAl+C me@host"
 
   setup(function()
-    server = helper.spawn("lua5.4 spec/support/resource_server.lua put", "^http://")
-    endpoint = server.line .. "/compute/v1"
-    client = assert(helper.genesiscloud.new{ token = "t", endpoint = endpoint, max_retries = 0 })
+    emu = helper.start_emulator{ token = "t" }
+    endpoint = emu.endpoint
     local f = assert(io.open(key_file, "w"))
-    f:write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHTXxiZ2oxCSVbaZ me@host\n")
+    f:write(KEY, "\n")
     f:close()
   end)
 
   teardown(function()
-    if client then client:close() end
-    if server then server.stop() end
+    if emu then emu:stop() end
     os.remove(key_file)
   end)
 
@@ -52,19 +51,18 @@ describe("genesiscloud commands of the registry's resources", function()
     return assert(cjson.decode(ok(r).out), r.out)
   end
 
-  -- The requests the server saw since the last call.
-  local seen = 0
+  -- The requests the emulator saw since the last call, "METHOD raw path" each.
   local function requests()
-    local log = assert(client:request("GET", "/_log"))
-    local new = { table.unpack(log, seen + 1) }
-    seen = #log
+    local new = {}
+    for i, entry in ipairs(assert(emu:requests())) do new[i] = entry.method .. " " .. entry.raw_path end
+    assert(emu:clear_requests())
     return new
   end
 
   it("ssh-keys: create from a file, list, get, update and delete by name", function()
     requests()
     local key = json(cli{ "-o", "json", "ssh-keys", "create", "--name", "laptop", "--value", "@" .. key_file })
-    assert.are.equal("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHTXxiZ2oxCSVbaZ me@host", key.value)
+    assert.are.equal(KEY, key.value)
     local log = requests()
     assert.are.equal("POST /compute/v1/ssh-keys", log[#log])
 
@@ -89,14 +87,15 @@ describe("genesiscloud commands of the registry's resources", function()
     requests()
     local page = json(cli{ "-o", "json", "images", "list", "--type", "base-os" })
     assert.are.same({ "GET /compute/v1/images?page=1&per_page=50&type=base-os" }, requests())
-    assert.are.equal(1, #page.images)
-    assert.are.equal("Ubuntu 22.04", page.images[1].name)
+    assert.are.equal(3, #page.images)
+    assert.are.equal("Ubuntu 20.04", page.images[1].name)
   end)
 
   it("availability REGION shows the region's instance types", function()
     local r = ok(cli{ "-o", "table", "availability", "NORD-NO-KRS-1" })
     assert.matches("region%s+NORD%-NO%-KRS%-1\n", r.out)
-    assert.matches("instance_types:\nAVAILABLE%s+TYPE\ntrue%s+vcpu%-4_memory%-12g\n", r.out)
+    assert.matches("instance_types:\nAVAILABLE%s+COUNT%s+TYPE\ntrue%s+39%s+vcpu%-2_memory%-4g_disk%-80g\n", r.out)
+    assert.matches("\nfalse%s+0%s+vcpu%-32_memory%-192g_disk%-80g_nvidia3090%-8\n$", r.out)
     assert.are.same({ "GET /compute/v1/availability/NORD-NO-KRS-1/instances" }, requests())
   end)
 end)
