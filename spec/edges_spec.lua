@@ -72,7 +72,7 @@ describe("max_response_bytes at the edge", function()
   setup(function()
     server = helper.start_canned_server()
     -- The size of the canned body, measured rather than assumed.
-    local c = assert(core.new{ token = "t", endpoint = server.endpoint })
+    local c = assert(core.new(helper.core_options{ endpoint = server.endpoint }))
     local status, body = c:perform("GET", PATH, nil, false)
     assert.are.equal(200, status)
     size = #body
@@ -82,7 +82,8 @@ describe("max_response_bytes at the edge", function()
   teardown(function() if server then server.stop() end end)
 
   local function core_with(limit)
-    return assert(core.new{ token = "t", endpoint = server.endpoint, max_response_bytes = limit })
+    return assert(core.new(helper.core_options{ endpoint = server.endpoint,
+      max_response_bytes = limit }))
   end
 
   it("accepts a body of exactly max_response_bytes (single request)", function()
@@ -145,7 +146,7 @@ describe("concurrent completions", function()
     -- is 1, 2, 3 however long the sleep really was (one by one they also
     -- finish in that order); the sleep only lets a newest-first bug show.
     assert(emu:configure{ latency = 0.3 })
-    local c = assert(core.new{ token = emu.token, endpoint = emu.endpoint })
+    local c = assert(core.new(helper.core_options{ token = emu.token, endpoint = emu.endpoint }))
     local order = {}
     for tag = 1, 3 do assert.is_true(c:multi_add(tag, "GET", "/security-groups", nil, false)) end
     local early = c:multi_next(0.05)
