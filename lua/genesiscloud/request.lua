@@ -94,12 +94,20 @@ local function scrub(client, err)
 end
 
 -- What one attempt's core answer means: -> result, nil, status | nil, err, status
+-- (the core's shapes: decoded `status, value`; response `status, body,
+-- headers[, reason]`; failure `nil, kind, message, curl_code, sent`)
 local function outcome(client, method, target, spec, status, payload, headers, curl_code, sent)
   if status == nil then
     -- payload is the kind ("transport", "timeout", ...), headers the message;
     -- `sent` tells whether any of the request left this machine.
     return nil, errors.new{ kind = payload, message = headers, curl_code = curl_code,
       sent = sent, method = method, path = target }
+  end
+  if type(payload) ~= "string" then return payload, nil, status end -- decoded by the core
+  if type(curl_code) == "string" then
+    -- the expected status with a body the core could not use, and why
+    return nil, scrub(client, errors.new{ kind = "decode", status = status, method = method,
+      path = target, message = curl_code }), status
   end
   local result, err = request.interpret(method, target, spec, status, payload, headers)
   if err then scrub(client, err) end
@@ -223,7 +231,7 @@ function request.send(client, method, path, spec)
     local status, payload, headers, curl_code, sent = client:perform(method, target, body, fresh,
       expect, unwrap)
     local result, err
-    if type(payload) == "table" then
+    if payload == true or type(payload) == "table" then -- decoded by the core
       if not policy.debug then return payload end
       result = payload
     else
@@ -326,7 +334,8 @@ function Pipeline:fill()
       router.tag = router.tag + 1
       local tag = router.tag
       local ok, kind, message, curl_code, sent = self.client:multi_add(tag, job.method,
-        job.target, job.body, FRESH_CONNECTION[job.method])
+        job.target, job.body, FRESH_CONNECTION[job.method], job.spec.expect or 200,
+        job.spec.unwrap)
       if ok then
         self.active[tag] = job
         router.owners[tag] = self
