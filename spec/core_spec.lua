@@ -283,6 +283,28 @@ describe("genesiscloud.core's result shapes", function()
     emu:stop()
   end)
 
+  it("leaves request.lua nothing to decode, single or concurrent", function()
+    local json = require "genesiscloud.json"
+    local decode, calls = json.decode, 0
+    json.decode = function(...) calls = calls + 1; return decode(...) end
+    local ok_spec, bad_spec = { unwrap = "security_group" }, { unwrap = "security_group" }
+    local results, failed = request.send_many(c, {
+      { "GET", "/security-groups/ok-target", ok_spec },
+      { "GET", "/security-groups/no-wrapper", bad_spec },
+      { "GET", "/security-groups/not-json", {} },
+    })
+    local one, one_err = request.send(c, "GET", "/security-groups/no-wrapper", bad_spec)
+    json.decode = decode
+    assert.are.equal(0, calls)
+    assert.are.equal(2, failed)
+    assert.are.equal("x", results[1].id)
+    assert.are.equal("decode", results[2].kind)
+    assert.are.equal([[the response has no 'security_group' object: {"id":"x"}]], results[2].message)
+    assert.matches("^the response is not a JSON object %(", results[3].message)
+    assert.is_nil(one)
+    assert.are.equal(results[2].message, one_err.message)
+  end)
+
   it("refuses an envelope or expect of the wrong type", function()
     assert.has_error(function() c:perform("GET", "/x", nil, false, {}) end)
     assert.has_error(function() c:perform("GET", "/x", nil, false, 200, 5 > 4) end)
