@@ -92,7 +92,7 @@ lint:
 	clang-format --dry-run --Werror src/*.c src/*.h $(TESTING_SRC)
 
 clean:
-	rm -rf $(BUILD) build-5.* build-jit doc/html genesiscloud src/*.o
+	rm -rf $(BUILD) build-5.* build-jit docs/html genesiscloud src/*.o
 
 # `eval "$(make -s env)"`: the paths a shell needs to use the checkout as
 # it is (after `make demo` or `make build`): LUA_PATH with lua/ first, then
@@ -275,14 +275,14 @@ rock: deps rock-deps
 rock-check: deps rock-deps
 	@scripts/rock-check
 
-# `make docs`: the LDoc reference in doc/html/ (config.ld; the C functions
-# are in doc/core.ldoc). Any LDoc warning fails. Debian's LDoc finds its
+# `make docs`: the LDoc reference in docs/html/ (config.ld; the C functions
+# are in docs/ldoc/core.ldoc). Any LDoc warning fails. Debian's LDoc finds its
 # Markdown formatter (lua-markdown) under Lua 5.1 only.
 docs-deps:
 	@scripts/install-packages lua5.1 lua-ldoc lua-markdown
 
 docs: docs-deps
-	@rm -rf doc/html
+	@rm -rf docs/html
 	lua5.1 /usr/bin/ldoc --fatalwarnings .
 
 # `make embed-check`: examples/embed/host.c (two lua_States, each in its own

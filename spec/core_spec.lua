@@ -184,7 +184,7 @@ describe("genesiscloud.core", function()
 end)
 
 -- perform and multi_next classify an answer the same way, into one of
--- three shapes (doc/ldoc/core.ldoc): decoded `status, value`; response
+-- three shapes (docs/ldoc/core.ldoc): decoded `status, value`; response
 -- `status, body, headers[, reason]`; failure `nil, kind, message, ...`.
 -- The reason is request.interpret's message, word for word.
 describe("genesiscloud.core's result shapes", function()

@@ -1,6 +1,6 @@
 -- The documented defaults of the retry and size options: what
 -- options.resolve fills in, what a client's retry policy really holds, and
--- that the reference of `new` (doc/genesiscloud.ldoc, the LDoc page every
+-- that the reference of `new` (docs/ldoc/genesiscloud.ldoc, the LDoc page every
 -- option is documented on) says the same numbers. A changed default
 -- is a change of behaviour for every user who relies on the documentation.
 local genesiscloud = require "genesiscloud"
@@ -30,11 +30,11 @@ describe("documented defaults", function()
     end)
 
     it(("the reference of new gives %s as %s"):format(name, row[3]), function()
-      local f = assert(io.open("doc/genesiscloud.ldoc", "r"))
+      local f = assert(io.open("docs/ldoc/genesiscloud.ldoc", "r"))
       local ref = f:read("*a")
       f:close()
       local default = ref:match("@tparam%[opt=([^%]]*)%]%s+%S+%s+opts%." .. name .. "%f[^%w_]")
-      assert.is_not_nil(default, "no @tparam for opts." .. name .. " in doc/genesiscloud.ldoc")
+      assert.is_not_nil(default, "no @tparam for opts." .. name .. " in docs/ldoc/genesiscloud.ldoc")
       assert.are.equal(row[3], default)
     end)
   end

@@ -279,7 +279,7 @@ int gc_client_new(lua_State *L) {
  *   status, value                        decoded: the expected answer
  *   status, body, headers[, reason]      response: any other answer
  *   nil, kind, message, curl_code, sent  failure: no answer
- * (see gc_push_answer; doc/ldoc/core.ldoc for the whole story). */
+ * (see gc_push_answer; docs/ldoc/core.ldoc for the whole story). */
 static int client_perform(lua_State *L) {
   gc_client *c = gc_check_client(L);
   gc_request req;

@@ -1,6 +1,6 @@
 /*
  * Who provides what inside the C core, after luv's private.h. Nothing here
- * is part of the module's interface (that is doc/ldoc/core.ldoc).
+ * is part of the module's interface (that is docs/ldoc/core.ldoc).
  *
  *   core.c       luaopen_genesiscloud_core: the module table, escape, now,
  *                sleep; puts client.c's and multi.c's methods in one table
