@@ -90,6 +90,7 @@ lint:
 	@scripts/install-packages lua-check clang-format
 	luacheck -q .
 	clang-format --dry-run --Werror src/*.c src/*.h $(TESTING_SRC)
+	scripts/function-length 60
 
 clean:
 	rm -rf $(BUILD) build-5.* build-jit docs/html genesiscloud src/*.o
