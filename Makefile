@@ -24,6 +24,11 @@ BUILD   ?= build
 CORE_SO := $(BUILD)/genesiscloud/core.so
 SOURCES := $(wildcard src/*.c)
 HEADERS := $(wildcard src/*.h)
+# genesiscloud.core_testing: C helpers for the specs and the fuzz target
+# only (core_testing.clean), built beside the core, never shipped: the
+# rockspec does not list it.
+TESTING_SRC := src/testing/core_testing.c
+TESTING_SO  := $(BUILD)/genesiscloud/core_testing.so
 
 # busted and lua-http are installed by Debian under the 5.1 tree only.
 DEBIAN_LUA_PATH := /usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua
@@ -34,11 +39,15 @@ BUSTED_ARGS ?=
 
 all: build
 
-build: $(CORE_SO)
+build: $(CORE_SO) $(TESTING_SO)
 
 $(CORE_SO): $(SOURCES) $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(SOURCES) $(LDFLAGS_ALL)
+
+$(TESTING_SO): $(TESTING_SRC) src/compat.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(TESTING_SRC) -shared $(EXTRA_LDFLAGS)
 
 # Installs the Debian packages that are missing (no-op when all are there).
 deps:
@@ -80,10 +89,11 @@ mutate: deps tools
 lint:
 	@scripts/install-packages lua-check clang-format
 	luacheck -q .
-	clang-format --dry-run --Werror src/*.c src/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h $(TESTING_SRC)
+	scripts/function-length 60
 
 clean:
-	rm -rf $(BUILD) build-5.* build-jit doc/html genesiscloud src/*.o
+	rm -rf $(BUILD) build-5.* build-jit docs/html genesiscloud src/*.o
 
 # `eval "$(make -s env)"`: the paths a shell needs to use the checkout as
 # it is (after `make demo` or `make build`): LUA_PATH with lua/ first, then
@@ -137,6 +147,7 @@ LUA_LIBS  ?= $(shell pkg-config --libs lua$(LUA_VERSION) || echo -llua$(LUA_VERS
 ASAN_CC        := gcc
 ASAN_BUILD     := $(BUILD)/asan
 ASAN_SO        := $(ASAN_BUILD)/genesiscloud/core.so
+ASAN_TESTING_SO := $(ASAN_BUILD)/genesiscloud/core_testing.so
 ASAN_PRELOAD   := $(ASAN_BUILD)/asan-preload.so
 ASAN_RUN_OPTIONS  ?= detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1
 UBSAN_RUN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
@@ -151,11 +162,16 @@ $(ASAN_SO): $(SOURCES) $(HEADERS) | deps asan-deps
 	  $(SAN_FLAGS) $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) -o $@ $(SOURCES) \
 	  -shared $(CURL_LIBS) -lpthread
 
+$(ASAN_TESTING_SO): $(TESTING_SRC) src/compat.h | deps asan-deps
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -O1 -g \
+	  $(SAN_FLAGS) $(WARN) $(LUA_CFLAGS) -o $@ $(TESTING_SRC) -shared
+
 $(ASAN_PRELOAD): scripts/asan-preload.c | deps asan-deps
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -O2 $(WARN) -shared -o $@ $<
 
-asan: deps tools build $(ASAN_SO) $(ASAN_PRELOAD)
+asan: deps tools build $(ASAN_SO) $(ASAN_TESTING_SO) $(ASAN_PRELOAD)
 	@libasan=$$($(ASAN_CC) -print-file-name=libasan.so); \
 	case "$$libasan" in /*) ;; *) echo "asan: $(ASAN_CC) has no libasan.so" >&2; exit 1;; esac; \
 	set -x; \
@@ -166,7 +182,8 @@ asan: deps tools build $(ASAN_SO) $(ASAN_PRELOAD)
 	  $(LUA) /usr/bin/busted --cpath='$(CURDIR)/$(ASAN_BUILD)/?.so' $(BUSTED_ARGS)
 
 # `make fuzz`: libFuzzer over the response handling (fuzz/fuzz_response.c:
-# gc_push_headers, core.clean and request.interpret), for FUZZ_TIME
+# gc_push_headers, gc_push_answer against request.interpret, core.decode
+# against cjson + core_testing.clean), for FUZZ_TIME
 # seconds. New inputs go to $(BUILD)/fuzz/corpus (kept between runs), the
 # seeds in fuzz/corpus are only read; a crash is written to
 # $(BUILD)/fuzz/artifacts/ and fails the target. The last command replays
@@ -181,13 +198,13 @@ FUZZ_BIN   := $(FUZZ_BUILD)/fuzz_response
 fuzz-deps:
 	@scripts/install-packages clang libclang-rt-dev
 
-$(FUZZ_BIN): fuzz/fuzz_response.c $(SOURCES) $(HEADERS) | deps fuzz-deps
+$(FUZZ_BIN): fuzz/fuzz_response.c $(SOURCES) $(HEADERS) $(TESTING_SRC) | deps fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) \
 	  -DGC_FUZZ_LUA_DIR='"$(CURDIR)/lua"' -o $@ fuzz/fuzz_response.c \
-	  $(SOURCES) $(LUA_LIBS) $(CURL_LIBS) -lpthread
+	  $(SOURCES) $(TESTING_SRC) $(LUA_LIBS) $(CURL_LIBS) -lpthread
 
 fuzz: deps $(FUZZ_BIN)
 	@mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/artifacts
@@ -210,7 +227,7 @@ fuzz-coverage: deps fuzz-deps
 # headers; LLONG_MAX stands in for <limits.h>, without which luaconf.h
 # stops with #error. Its libcurl.cfg is left out on purpose: it defines
 # CURLE_OK as a macro, which breaks the real curl.h.
-LINT_C_FILES  := $(SOURCES) fuzz/fuzz_response.c scripts/asan-preload.c
+LINT_C_FILES  := $(SOURCES) $(TESTING_SRC) fuzz/fuzz_response.c scripts/asan-preload.c
 LINT_C_CFLAGS  = -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS)
 
 lint-c-deps:
@@ -259,14 +276,14 @@ rock: deps rock-deps
 rock-check: deps rock-deps
 	@scripts/rock-check
 
-# `make docs`: the LDoc reference in doc/html/ (config.ld; the C functions
-# are in doc/core.ldoc). Any LDoc warning fails. Debian's LDoc finds its
+# `make docs`: the LDoc reference in docs/html/ (config.ld; the C functions
+# are in docs/ldoc/core.ldoc). Any LDoc warning fails. Debian's LDoc finds its
 # Markdown formatter (lua-markdown) under Lua 5.1 only.
 docs-deps:
 	@scripts/install-packages lua5.1 lua-ldoc lua-markdown
 
 docs: docs-deps
-	@rm -rf doc/html
+	@rm -rf docs/html
 	lua5.1 /usr/bin/ldoc --fatalwarnings .
 
 # `make embed-check`: examples/embed/host.c (two lua_States, each in its own

@@ -47,8 +47,8 @@ build = {
   type = "builtin",
   modules = {
     ["genesiscloud.core"] = {
-      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/json_decode.c",
-                  "src/url.c" },
+      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/transfer.c",
+                  "src/json_decode.c", "src/url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "pthread" },
       incdirs = { "$(CURL_INCDIR)" },

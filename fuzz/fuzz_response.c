@@ -1,7 +1,12 @@
 /*
  * libFuzzer target over the response handling: the C header parser
- * (gc_push_headers), core.clean, and the Lua request.interpret, which must
- * turn every response into a result or `nil, err` and never raise.
+ * (gc_push_headers), the C classification of an answer (gc_push_answer,
+ * what perform and multi_next return), and the Lua oracle (response_oracle.lua),
+ * which must turn every response into a result or `nil, err` and never
+ * raise, and agree with the C: where C decodes, interpret returns the
+ * same value (true for an expected 204); where C gives the response with
+ * a reason, interpret fails with kind "decode" and that very message;
+ * where C gives the response alone, interpret fails with kind "api".
  *
  * Input format (fuzz/corpus/ has real examples):
  *
@@ -24,7 +29,7 @@
  * raw control characters, anything after a NUL, invalid UTF-8, 1e400 as
  * infinity...), so only one direction is compared: whatever core.decode
  * takes, cjson must take too, and
- * core.clean(cjson's value) must deep-equal core.decode's, math.type of
+ * core_testing.clean(cjson's value) must deep-equal core.decode's, math.type of
  * numbers included (a top-level null is nil with no message for one and
  * cjson.null for the other). At depth 64 the result is the same or the
  * message says "nested deeper than 64 levels". gc_json_decode_member
@@ -38,7 +43,7 @@
  * One exclusion: core.decode reads every integer that fits in 64 bits
  * exactly, cjson reads every number as a double, so an integer beyond
  * 2^53 is the same when cjson's value (a float, or an integer after
- * core.clean) is the double nearest to it. Surrogate escapes
+ * core_testing.clean) is the double nearest to it. Surrogate escapes
  * need none: lua-cjson 2.1.0 joins pairs and refuses lone halves alike.
  *
  * The Lua code is not compiled with coverage instrumentation, so a line
@@ -55,7 +60,7 @@
 
 #include <lualib.h>
 
-#include "../src/client.h"
+#include "../src/internal.h"
 #include "../src/json_decode.h"
 
 #ifndef GC_FUZZ_LUA_DIR
@@ -63,6 +68,7 @@
 #endif
 
 int luaopen_genesiscloud_core(lua_State *L);
+int luaopen_genesiscloud_core_testing(lua_State *L);
 
 /* The core.decode checks (see the header comment), a chunk of its own
  * (C99 caps a string literal at 4095 characters). Called with the main
@@ -111,7 +117,8 @@ static const char decode_harness[] =
     "local function justified(body, err, at)\n"
     "  if err:find('^invalid UTF%-8') then\n"
     "    local _, bad = utf8.len(body)\n"
-    "    if bad ~= at then fail('UTF-8 refusal %q, utf8.len %s', err, bad) end\n"
+    "    if bad ~= at then fail('UTF-8 refusal %q, utf8.len %s', err, bad) "
+    "end\n"
     "  elseif err:find('^number out of the range') then\n"
     "    local n = tonumber(body:match('^%-?%d+%.?%d*[eE]?[+-]?%d*', at))\n"
     "    if n ~= math.huge and n ~= -math.huge then\n"
@@ -181,14 +188,16 @@ static const char decode_harness[] =
     "    if not ok then fail('core.decode at depth 64: %s', why) end\n"
     "  end\n"
     "end\n"
-    "return check_decode\n";
+    "return check_decode, same\n";
 
 /* Runs once per input, after gc_push_headers: checks what interpret,
- * core.clean and core.decode return. Errors raised here are findings. */
+ * classify (gc_push_answer), core_testing.clean and core.decode return.
+ * Errors raised here are findings. */
 static const char harness[] =
-    "local request = require 'genesiscloud.request'\n"
+    "local oracle = require 'response_oracle'\n"
     "local errors = require 'genesiscloud.errors'\n"
     "local core = require 'genesiscloud.core'\n"
+    "local testing = require 'genesiscloud.core_testing'\n"
     "local cjson = require('cjson.safe').new() -- default depth 1000\n"
     "local mtype, tointeger = math.type, math.tointeger\n"
     "local function fail(fmt, ...) error(fmt:format(...), 2) end\n"
@@ -206,9 +215,33 @@ static const char harness[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "local check_decode = (...)(fail, assert_clean, core)\n"
+    "local check_decode, same = (...)(fail, assert_clean, core)\n"
     "local function count(...) return select('#', ...), ... end\n"
-    "return function(method, target, expect, unwrap, status, body, headers)\n"
+    "-- C's classification (as perform returns it) against interpret's\n"
+    "local function check_classify(method, target, expect, unwrap, status,\n"
+    "    body, header_block, n, result, err)\n"
+    "  if expect == 0 then return end -- C: 0 is no expectation at all\n"
+    "  local got = table.pack(classify(status, body, header_block,\n"
+    "    expect or 200, unwrap))\n"
+    "  if got[1] ~= status then fail('classify status %s', tostring(got[1])) "
+    "end\n"
+    "  if type(got[2]) ~= 'string' then -- decoded\n"
+    "    if got.n ~= 2 then fail('decoded: %d values', got.n) end\n"
+    "    local ok, why = same(result, got[2], 'value')\n"
+    "    if not ok then fail('C decoded, interpret: %s', why) end\n"
+    "  elseif got.n == 4 then -- the expected status, unusable body\n"
+    "    if result ~= nil or err.kind ~= 'decode' or err.message ~= got[4] "
+    "then\n"
+    "      fail('C reason %q, interpret %s', got[4], tostring(err or result))\n"
+    "    end\n"
+    "  elseif got.n ~= 3 or type(got[3]) ~= 'table' then\n"
+    "    fail('response: %d values', got.n)\n"
+    "  elseif result ~= nil or err.kind ~= 'api' then\n"
+    "    fail('C response, interpret %s', tostring(err or result))\n"
+    "  end\n"
+    "end\n"
+    "return function(method, target, expect, unwrap, status, body, headers,\n"
+    "    header_block)\n"
     "  for k, v in pairs(headers) do\n"
     "    if type(k) ~= 'string' or type(v) ~= 'string' then\n"
     "      fail('header %s is not string -> string', tostring(k))\n"
@@ -217,13 +250,16 @@ static const char harness[] =
     "  end\n"
     "  local value, cleaned = cjson.decode(body), nil\n"
     "  if value ~= nil then\n"
-    "    cleaned = core.clean(value)\n"
+    "    cleaned = testing.clean(value)\n"
     "    assert_clean(cleaned, {})\n"
     "  end\n"
     "  check_decode(body, value, cleaned, unwrap)\n"
     "  local spec = { expect = expect, unwrap = unwrap }\n"
     "  local n, result, err = count(\n"
-    "    request.interpret(method, target, spec, status, body, headers))\n"
+    "    oracle.interpret(method, target, spec, status, body, headers))\n"
+    "  check_classify(method, target, expect, unwrap, status, body, "
+    "header_block,\n"
+    "    n, result, err)\n"
     "  if result == nil then\n"
     "    if n ~= 2 then fail('%d results for a failure', n) end\n"
     "    if not errors.is(err) then\n"
@@ -302,6 +338,30 @@ static int fuzz_decode_member(lua_State *H) {
   return gc_json_decode_member(H, body, len, GC_API_JSON_DEPTH, key, key_len);
 }
 
+/* classify(status, body, header_block, expect, envelope): gc_push_answer,
+ * what perform and multi_next return for an answer, without libcurl. A
+ * global for the harness. */
+static int fuzz_classify(lua_State *H) {
+  lua_Integer status = luaL_checkinteger(H, 1);
+  size_t body_len, head_len;
+  const char *body = luaL_checklstring(H, 2, &body_len);
+  const char *head = luaL_checklstring(H, 3, &head_len);
+  gc_buffer body_buf = {NULL, 0, 0, (size_t)-1, 0};
+  gc_buffer head_buf = {NULL, 0, 0, (size_t)-1, 0};
+  gc_expect expect;
+  int n;
+  gc_check_expect(H, 4, &expect);
+  /* copies of their own, so that ASan sees a read past the end */
+  if ((body_len > 0 && gc_buffer_append(&body_buf, body, body_len) != 0) ||
+      (head_len > 0 && gc_buffer_append(&head_buf, head, head_len) != 0))
+    abort();
+  n = gc_push_answer(H, NULL, NULL, (long)status, &body_buf, &head_buf,
+                     &expect);
+  gc_buffer_free(&body_buf);
+  gc_buffer_free(&head_buf);
+  return n;
+}
+
 static int traceback(lua_State *H) {
   luaL_traceback(H, H, lua_tostring(H, 1), 1);
   return 1;
@@ -326,15 +386,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   lua_pushcfunction(L, traceback); /* stays at index 1 */
 
   lua_getglobal(L, "package");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dir, dir);
+  /* the oracle (response_oracle.lua) sits beside this file */
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s/../fuzz/?.lua", dir, dir, dir);
   lua_setfield(L, -2, "path");
   lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_genesiscloud_core);
   lua_setfield(L, -2, "genesiscloud.core");
+  lua_pushcfunction(L, luaopen_genesiscloud_core_testing);
+  lua_setfield(L, -2, "genesiscloud.core_testing");
   lua_pop(L, 2);
 
   lua_pushcfunction(L, fuzz_decode_member);
   lua_setglobal(L, "decode_member");
+  lua_pushcfunction(L, fuzz_classify);
+  lua_setglobal(L, "classify");
 
   lines_file = getenv("GC_FUZZ_LUA_LINES");
   if (lines_file != NULL) {
@@ -404,6 +469,22 @@ static char *own_copy(const char *s, size_t n) {
   return copy;
 }
 
+/* The number after the first space of the header block, 200 if none. */
+static lua_Integer parse_status(const char *head, size_t head_len) {
+  const char *end = head + head_len;
+  const char *sp = memchr(head, ' ', head_len);
+  const char *eol = memchr(head, '\n', head_len);
+  lua_Integer status = 200;
+  if (sp != NULL && (eol == NULL || sp < eol) && sp + 1 < end && sp[1] >= '0' &&
+      sp[1] <= '9') {
+    const char *d = sp + 1;
+    status = 0;
+    while (d < end && *d >= '0' && *d <= '9' && status < 100000)
+      status = status * 10 + (*d++ - '0');
+  }
+  return status;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *p = (const char *)data, *end = p + size;
   const char *nl = memchr(p, '\n', size);
@@ -411,7 +492,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *head = nl ? nl + 1 : end, *blank, *body;
   char *head_copy, *body_copy;
   size_t head_len, body_len;
-  lua_Integer status = 200;
   int top = lua_gettop(L);
 
   lua_pushvalue(L, 2); /* check */
@@ -437,26 +517,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     body = end;
   head_len = (size_t)(body - head);
   body_len = (size_t)(end - body);
-  {
-    const char *sp = memchr(head, ' ', head_len);
-    const char *eol = memchr(head, '\n', head_len);
-    if (sp != NULL && (eol == NULL || sp < eol) && sp + 1 < body &&
-        sp[1] >= '0' && sp[1] <= '9') {
-      const char *d = sp + 1;
-      status = 0;
-      while (d < body && *d >= '0' && *d <= '9' && status < 100000)
-        status = status * 10 + (*d++ - '0');
-    }
-  }
-  lua_pushinteger(L, status);
+  lua_pushinteger(L, parse_status(head, head_len));
   body_copy = own_copy(body, body_len);
   lua_pushlstring(L, body_copy, body_len);
   free(body_copy);
   head_copy = own_copy(head, head_len);
   gc_push_headers(L, head_len ? head_copy : NULL, head_len);
   free(head_copy);
+  lua_pushlstring(L, head, head_len);
 
-  if (lua_pcall(L, 7, 0, 1) != LUA_OK)
+  if (lua_pcall(L, 8, 0, 1) != LUA_OK)
     die("finding");
   lua_settop(L, top);
   /* Frees this input's garbage now, so that mallocs and frees balance per

@@ -43,8 +43,18 @@ describe("timeouts", function()
     c:close()
   end)
 
-  it("rounds a sub-millisecond timeout given to the core up, never to 0 (no timeout)", function()
-    local c = assert(core.new{ token = "t", endpoint = canned.endpoint, timeout = 0.0004 })
+  it("gives the core its timeouts in milliseconds, rounded up, never 0 (no timeout)", function()
+    local o = helper.core_options{ endpoint = canned.endpoint, timeout = 0.0015,
+      connect_timeout = 0.001 }
+    assert.are.equal(2, o.timeout_ms)
+    assert.are.equal(1, o.connect_timeout_ms)
+    o = helper.core_options{ endpoint = canned.endpoint, timeout = 30, connect_timeout = 86400 }
+    assert.are.equal(30000, o.timeout_ms)
+    assert.are.equal(86400000, o.connect_timeout_ms)
+  end)
+
+  it("bounds a request by the core's least timeout, 1 ms", function()
+    local c = assert(core.new(helper.core_options({ endpoint = canned.endpoint }, { timeout_ms = 1 })))
     local t0 = core.now()
     local status, kind = c:perform("GET", "/security-groups/stall", nil, false)
     assert.is_nil(status)
@@ -120,7 +130,7 @@ describe("the plain-http guard", function()
 
   it("is re-checked by the core, so tostring(client) can never show credentials", function()
     for _, endpoint in ipairs{ "http://user:pw@127.0.0.1/v1", "http://127.0.0.1/v1#", "http://127.0.0.1/v1?a" } do
-      local c, message = core.new{ token = TOKEN, endpoint = endpoint }
+      local c, message = core.new(helper.core_options({ token = TOKEN }, { endpoint = endpoint }))
       assert.is_nil(c, endpoint)
       assert.matches("^the endpoint must not ", message)
     end

@@ -38,7 +38,7 @@ end)
 
 describe("an API error with an empty code", function()
   it("prints no empty parentheses", function()
-    local _, err = request.interpret("GET", "/security-groups/x", {}, 400,
+    local err = request.answer_error("GET", "/security-groups/x", 200, 400,
       '{"code": "", "message": "Bad request"}', {})
     assert.are.equal("api", err.kind)
     assert.are.equal("", err.code)
@@ -46,7 +46,7 @@ describe("an API error with an empty code", function()
   end)
 
   it("prints a code that is there", function()
-    local _, err = request.interpret("GET", "/security-groups/x", {}, 404,
+    local err = request.answer_error("GET", "/security-groups/x", 200, 404,
       '{"code": "02003", "message": "Not found"}', {})
     assert.are.equal("genesiscloud: GET /security-groups/x: 404 (02003) Not found", tostring(err))
   end)
@@ -54,12 +54,12 @@ end)
 
 describe("a success status other than the operation's", function()
   it("says which status came and which was expected, not just the body", function()
-    local _, err = request.interpret("DELETE", "/security-groups/x", { expect = 204 }, 200, "{", {})
+    local err = request.answer_error("DELETE", "/security-groups/x", 204, 200, "{", {})
     assert.are.equal("api", err.kind)
     assert.are.equal(200, err.status)
     assert.are.equal("genesiscloud: DELETE /security-groups/x: 200 unexpected status 200"
       .. " (expected 204): {", tostring(err))
-    _, err = request.interpret("GET", "/security-groups/x", {}, 302, "", {})
+    err = request.answer_error("GET", "/security-groups/x", 200, 302, "", {})
     assert.are.equal("genesiscloud: GET /security-groups/x: 302 unexpected status 302"
       .. " (expected 200)", tostring(err))
   end)
@@ -72,7 +72,7 @@ describe("max_response_bytes at the edge", function()
   setup(function()
     server = helper.start_canned_server()
     -- The size of the canned body, measured rather than assumed.
-    local c = assert(core.new{ token = "t", endpoint = server.endpoint })
+    local c = assert(core.new(helper.core_options{ endpoint = server.endpoint }))
     local status, body = c:perform("GET", PATH, nil, false)
     assert.are.equal(200, status)
     size = #body
@@ -82,7 +82,8 @@ describe("max_response_bytes at the edge", function()
   teardown(function() if server then server.stop() end end)
 
   local function core_with(limit)
-    return assert(core.new{ token = "t", endpoint = server.endpoint, max_response_bytes = limit })
+    return assert(core.new(helper.core_options{ endpoint = server.endpoint,
+      max_response_bytes = limit }))
   end
 
   it("accepts a body of exactly max_response_bytes (single request)", function()
@@ -145,7 +146,7 @@ describe("concurrent completions", function()
     -- is 1, 2, 3 however long the sleep really was (one by one they also
     -- finish in that order); the sleep only lets a newest-first bug show.
     assert(emu:configure{ latency = 0.3 })
-    local c = assert(core.new{ token = emu.token, endpoint = emu.endpoint })
+    local c = assert(core.new(helper.core_options{ token = emu.token, endpoint = emu.endpoint }))
     local order = {}
     for tag = 1, 3 do assert.is_true(c:multi_add(tag, "GET", "/security-groups", nil, false)) end
     local early = c:multi_next(0.05)

@@ -6,6 +6,7 @@
 -- 5.3+, are only loaded by the tests that call them directly).
 
 local emulator = require "genesiscloud.emulator"
+local helper = require "helper"
 local json = require "genesiscloud.emulator.wire_json"
 
 local KINDS = { "status", "close_before_body", "close_after_body", "truncate", "invalid_json", "stall", "oversize" }
@@ -364,7 +365,8 @@ describe("emulator faults", function()
     it("trips the core's max_response_bytes", function()
       only("oversize", { oversize_bytes = 2 * 1024 * 1024 })
       local core = require "genesiscloud.core"
-      local client = assert(core.new{ token = TOKEN, endpoint = emu.endpoint, max_response_bytes = 1024 * 1024 })
+      local client = assert(core.new(helper.core_options{ token = TOKEN, endpoint = emu.endpoint,
+        max_response_bytes = 1024 * 1024 }))
       local status, kind = client:perform("GET", "/security-groups")
       client:close()
       assert.is_nil(status)
@@ -396,7 +398,7 @@ describe("emulator faults", function()
       local core = require "genesiscloud.core"
       local o = { token = TOKEN, endpoint = emu.endpoint }
       for k, v in pairs(opts or {}) do o[k] = v end
-      local client = assert(core.new(o))
+      local client = assert(core.new(helper.core_options(o)))
       local r = { client:perform(method, path, body) }
       client:close()
       return r

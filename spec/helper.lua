@@ -47,6 +47,20 @@ function helper.client(emu, opts)
   return assert(helper.genesiscloud.new(merged))
 end
 
+--- The table `core.new` takes, made as `genesiscloud.new` makes it: `opts`
+-- (options of `new`; the token "core-options-token" unless given) resolved
+-- through `options.resolve`, so the C core gets values in its units
+-- (timeout_ms, connect_timeout_ms, max_response_bytes). `core` fields set
+-- after resolving, to give the C core what `new` would refuse, e.g.
+-- `core_options({ endpoint = e }, { timeout_ms = 1 })`.
+function helper.core_options(opts, core)
+  local merged = { token = "core-options-token" }
+  for k, v in pairs(opts or {}) do merged[k] = v end
+  local resolved = assert(require("genesiscloud.options").resolve(merged, function() end))
+  for k, v in pairs(core or {}) do resolved[k] = v end
+  return resolved
+end
+
 --- Runs a shell command; returns its output, true when it exited with
 -- status 0, "exit" and the status. Portable: io.popen's close() reports
 -- the status on Lua 5.2+ only, so the status travels on a last line.

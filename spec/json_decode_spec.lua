@@ -1,5 +1,5 @@
 -- core.decode (src/json_decode.c): strict RFC 8259 JSON straight to plain
--- Lua, with the results cjson.decode + core.clean gave: `null` leaves a
+-- Lua, with the results cjson.decode + core_testing.clean gave: `null` leaves a
 -- field absent or a hole in a list, whole numbers are integers (5.3+).
 -- Stricter than cjson in two ways: strings must be valid UTF-8, and a
 -- number beyond the range of a double is refused rather than made infinite.
@@ -10,6 +10,7 @@
 -- values are compared. Byte escapes are decimal ("\195\169"), which every
 -- version reads.
 local core = require "genesiscloud.core"
+local testing = require "genesiscloud.core_testing"
 local json = require "genesiscloud.json"
 local cjson_safe = require "cjson.safe"
 
@@ -67,14 +68,14 @@ local function assert_same(expected, actual, context)
   assert(ok, (context and context .. ": " or "") .. tostring(why))
 end
 
--- cjson.decode + core.clean, the pair core.decode replaces, on a private
+-- cjson.decode + core_testing.clean, the pair core.decode replaces, on a private
 -- instance as deep as core.decode's default.
 local cjson = cjson_safe.new()
 cjson.decode_max_depth(1000)
 local function reference(text)
   local v, err = cjson.decode(text)
   if v == nil then return nil, err end
-  return core.clean(v)
+  return testing.clean(v)
 end
 
 -- Whether a value cjson gave holds an infinity (a number core.decode refuses).
@@ -601,7 +602,7 @@ describe("genesiscloud.core.decode", function()
     end)
   end)
 
-  describe("against cjson.decode + core.clean", function()
+  describe("against cjson.decode + core_testing.clean", function()
     -- Park-Miller: the same sequence on every Lua (the product stays below
     -- 2^53, exact in doubles too). rand(n) is 1..n.
     local function generator(seed)

@@ -22,7 +22,7 @@ describe("walks over broken pages", function()
   local function root(shape) return server.line .. "/walk/" .. shape end
 
   local function control(shape, what)
-    local c = assert(core.new{ token = "t", endpoint = root(shape) })
+    local c = assert(core.new(helper.core_options{ endpoint = root(shape) }))
     local status, body = c:perform("GET", "/" .. what, nil, false)
     c:close()
     assert.are.equal(200, status)

@@ -1,6 +1,7 @@
 /*
  * genesiscloud.core: the C half of the module. It holds the HTTP client
- * (client.c) and a few helpers that are faster or only possible in C.
+ * (client.c, multi.c, transfer.c; internal.h says who provides what) and
+ * a few helpers that are faster or only possible in C.
  * Nothing here sets a global; the only process-wide state is libcurl's
  * one-time initialisation.
  */
@@ -10,12 +11,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
 #include "compat.h"
+#include "internal.h"
 #include "json_decode.h"
 
 #define GC_VERSION "0.1.0"
-#define GC_MAX_DEPTH 1000
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_OK;
@@ -71,63 +71,6 @@ static int core_escape(lua_State *L) {
   return 1;
 }
 
-/* cjson.null is a light userdata holding NULL. */
-static int is_json_null(lua_State *L, int idx) {
-  return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL;
-}
-
-/* Walks a decoded JSON value in place: removes cjson.null and turns
- * whole-number floats into integers (cjson 2.1.0 decodes 443 as 443.0).
- * Clearing or replacing existing fields during lua_next is allowed.
- * NOLINTNEXTLINE(misc-no-recursion): depth is capped at GC_MAX_DEPTH. */
-static void clean_table(lua_State *L, int idx, int depth) {
-  if (depth > GC_MAX_DEPTH)
-    luaL_error(L, "JSON value nested deeper than %d levels", GC_MAX_DEPTH);
-  luaL_checkstack(L, 4, "JSON value nested too deeply");
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (is_json_null(L, -1)) {
-      lua_pushvalue(L, -2);
-      lua_pushnil(L);
-      lua_rawset(L, idx);
-    } else if (lua_type(L, -1) == LUA_TTABLE) {
-      clean_table(L, lua_gettop(L), depth + 1);
-    }
-#if GC_HAVE_INTEGERS
-    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-      int isint = 0;
-      lua_Integer n = lua_tointegerx(L, -1, &isint);
-      if (isint) {
-        lua_pushvalue(L, -2);
-        lua_pushinteger(L, n);
-        lua_rawset(L, idx);
-      }
-    }
-#endif
-    lua_pop(L, 1);
-  }
-}
-
-/* core.clean(value) -> value (tables are changed in place). */
-static int core_clean(lua_State *L) {
-  luaL_checkany(L, 1);
-  lua_settop(L, 1);
-  if (lua_type(L, 1) == LUA_TTABLE)
-    clean_table(L, 1, 1);
-  else if (is_json_null(L, 1))
-    lua_pushnil(L);
-#if GC_HAVE_INTEGERS
-  else if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
-    /* a bare number ("443") is made an integer like one in a table */
-    int isint = 0;
-    lua_Integer n = lua_tointegerx(L, 1, &isint);
-    if (isint)
-      lua_pushinteger(L, n);
-  }
-#endif
-  return 1;
-}
-
 /* core.now() -> seconds from a monotonic clock (never jumps with NTP). */
 static int core_now(lua_State *L) {
   struct timespec ts;
@@ -152,11 +95,13 @@ static int core_sleep(lua_State *L) {
 }
 
 int luaopen_genesiscloud_core(lua_State *L) {
-  static const luaL_Reg functions[] = {
-      {"new", gc_client_new},      {"escape", core_escape},
-      {"clean", core_clean},       {"now", core_now},
-      {"sleep", core_sleep},       {"decode", gc_json_decode},
-      {"parse_url", gc_parse_url}, {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"new", gc_client_new},
+                                       {"escape", core_escape},
+                                       {"now", core_now},
+                                       {"sleep", core_sleep},
+                                       {"decode", gc_json_decode},
+                                       {"parse_url", gc_parse_url},
+                                       {NULL, NULL}};
   pthread_once(&curl_once, init_curl);
   if (curl_init_result != CURLE_OK)
     return luaL_error(L, "libcurl failed to initialise: %s",
@@ -164,6 +109,7 @@ int luaopen_genesiscloud_core(lua_State *L) {
   lua_newtable(L);
   gc_setfuncs(L, functions);
   gc_client_open(L);
+  gc_multi_register(L); /* one methods table for single and concurrent */
   lua_setfield(L, -2, "client_methods");
   lua_pushinteger(L, GC_API_JSON_DEPTH);
   lua_setfield(L, -2, "json_max_depth");

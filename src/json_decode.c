@@ -349,9 +349,12 @@ static int out_of_range(parser *P, const char *start) {
   return fail(P, "number out of the range of a double");
 }
 
-static int parse_number(parser *P) {
-  const char *s = P->p, *q = s, *digits;
-  int whole = 1;
+/* Scans the number at P->p by RFC 8259's grammar and moves P->p past it.
+ * Returns where its digits start (after a '-'), or NULL when it is none
+ * (P has failed, P->p at the offending byte). `*whole`: no '.', no 'e'. */
+static const char *scan_number(parser *P, int *whole) {
+  const char *q = P->p, *digits;
+  *whole = 1;
   if (*q == '-')
     q++;
   digits = q;
@@ -362,48 +365,41 @@ static int parse_number(parser *P) {
       q++;
   else {
     P->p = q;
-    return fail(P, "invalid number");
+    fail(P, "invalid number");
+    return NULL;
   }
   if (*q == '.') {
-    whole = 0;
+    *whole = 0;
     if (!is_digit(*++q)) {
       P->p = q;
-      return fail(P, "invalid number: no digit after '.'");
+      fail(P, "invalid number: no digit after '.'");
+      return NULL;
     }
     while (is_digit(*q))
       q++;
   }
   if (*q == 'e' || *q == 'E') {
-    whole = 0;
+    *whole = 0;
     q++;
     if (*q == '+' || *q == '-')
       q++;
     if (!is_digit(*q)) {
       P->p = q;
-      return fail(P, "invalid number: no digit in the exponent");
+      fail(P, "invalid number: no digit in the exponent");
+      return NULL;
     }
     while (is_digit(*q))
       q++;
   }
   P->p = q;
-  /* Up to 18 digits always fit in 64 bits: the common case, no strtod. */
-  if (whole && q - digits <= 18) {
-    long long v = 0;
-    const char *d;
-    for (d = digits; d < q; d++)
-      v = v * 10 + (*d - '0');
-    if (s != digits)
-      v = -v;
-#if GC_HAVE_INTEGERS
-    lua_pushinteger(P->L, (lua_Integer)v);
-#else
-    lua_pushnumber(P->L, (lua_Number)v);
-#endif
-    return VALUE;
-  }
-  /* Anything else goes through Lua's own conversion: locale-proof, and on
-   * 5.3+ an integer that fits in 64 bits stays one (a larger one becomes a
-   * float, as in Lua itself). */
+  return digits;
+}
+
+/* Pushes the number s[0..q) that is not a short integer. */
+static int push_other_number(parser *P, const char *s, const char *q) {
+  /* Through Lua's own conversion: locale-proof, and on 5.3+ an integer
+   * that fits in 64 bits stays one (a larger one becomes a float, as in
+   * Lua itself). */
   lua_pushlstring(P->L, s, (size_t)(q - s));
 #if LUA_VERSION_NUM >= 503
   if (lua_stringtonumber(P->L, lua_tostring(P->L, -1)) != 0) {
@@ -434,6 +430,31 @@ static int parse_number(parser *P) {
     return out_of_range(P, s);
   settle_number(P->L);
   return VALUE;
+}
+
+static int parse_number(parser *P) {
+  const char *s = P->p, *q, *digits;
+  int whole;
+  digits = scan_number(P, &whole);
+  if (digits == NULL)
+    return FAILED;
+  q = P->p;
+  /* Up to 18 digits always fit in 64 bits: the common case, no strtod. */
+  if (whole && q - digits <= 18) {
+    long long v = 0;
+    const char *d;
+    for (d = digits; d < q; d++)
+      v = v * 10 + (*d - '0');
+    if (s != digits)
+      v = -v;
+#if GC_HAVE_INTEGERS
+    lua_pushinteger(P->L, (lua_Integer)v);
+#else
+    lua_pushnumber(P->L, (lua_Number)v);
+#endif
+    return VALUE;
+  }
+  return push_other_number(P, s, q);
 }
 
 static int literal(parser *P, const char *word, size_t len) {

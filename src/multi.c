@@ -9,20 +9,23 @@
  *
  * The interface is a sliding window driven from Lua:
  *
- *   client:multi_add(tag, method, path, body, fresh) -> true | nil, kind, ...
+ *   client:multi_add(tag, method, path, body, fresh, expect, envelope)
+ *                                -> true | nil, kind, ...
  *   client:multi_next([timeout]) -> tag, <what client:perform returns>
  *                                 | false (timeout) | nil (nothing pending)
  *   client:multi_cancel(tag)     -> true when the tag was pending
  *   client:multi_pending()       -> transfers added and not yet returned
  *
- * As in client.c, the libcurl callbacks are the plain-C buffer appenders;
- * nothing is pushed to Lua until curl_multi_perform/poll have returned.
+ * The request set-up, the libcurl callbacks (plain-C buffer appenders) and
+ * what a finished transfer means are transfer.c's, the same as for
+ * client:perform; nothing is pushed to Lua until curl_multi_perform/poll
+ * have returned.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "client_impl.h"
+#include "internal.h"
 
 enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_DONE };
 
@@ -32,6 +35,8 @@ typedef struct gc_slot {
   gc_buffer headers;
   gc_easy_state easy_state; /* what `easy` was last set up for */
   char *request_body;       /* a copy: the Lua string may be gone meanwhile */
+  gc_expect expect;         /* its envelope points at `envelope` */
+  char *envelope;           /* a copy, kept until the slot is used again */
   lua_Integer tag;
   int state;
   CURLcode rc;
@@ -61,7 +66,7 @@ static void slot_finish(gc_multi *m, gc_slot *s) {
   s->state = SLOT_FREE;
 }
 
-void gc_multi_free(gc_multi *m) {
+static void multi_free(gc_multi *m) {
   size_t i;
   if (m == NULL)
     return;
@@ -73,6 +78,7 @@ void gc_multi_free(gc_multi *m) {
     gc_buffer_free(&s->body);
     gc_buffer_free(&s->headers);
     gc_buffer_free(&s->easy_state.url);
+    free(s->envelope);
     free(s);
   }
   free(m->slots);
@@ -92,6 +98,7 @@ static gc_multi *get_multi(gc_client *c) {
       return NULL;
     }
     c->multi = m;
+    c->multi_free = multi_free;
   }
   return c->multi;
 }
@@ -127,18 +134,75 @@ static gc_slot *free_slot(gc_client *c, gc_multi *m) {
   return s;
 }
 
-/* client:multi_add(tag, method, path, body, fresh) */
+static char *copy_bytes(const char *s, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy != NULL) {
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+  }
+  return copy;
+}
+
+/* Copies what the slot's transfer needs after the Lua strings may be gone:
+ * the request body and the envelope. 0 when out of memory. */
+static int slot_copy(gc_slot *s, const gc_request *req,
+                     const gc_expect *expect) {
+  free(s->envelope);
+  s->envelope = NULL;
+  s->expect = *expect;
+  if (expect->envelope != NULL) {
+    s->envelope = copy_bytes(expect->envelope, expect->envelope_len);
+    s->expect.envelope = s->envelope;
+    if (s->envelope == NULL)
+      return 0;
+  }
+  if (req->body != NULL) {
+    s->request_body = copy_bytes(req->body, req->body_len);
+    if (s->request_body == NULL)
+      return 0;
+  }
+  return 1;
+}
+
+/* Starts the slot's transfer; a failure's values pushed, or 0 pushed. */
+static int slot_start(lua_State *L, gc_client *c, gc_multi *m, gc_slot *s,
+                      const gc_request *req, const gc_expect *expect) {
+  if (!slot_copy(s, req, expect)) {
+    slot_finish(m, s);
+    return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
+                           0);
+  }
+  gc_buffer_reset(&s->body);
+  gc_buffer_reset(&s->headers);
+  s->errbuf[0] = '\0';
+  /* The URL is copied by libcurl; the request body is our copy; the header
+   * lists are the client's. */
+  gc_easy_request(c, s->easy, &s->easy_state, req, s->request_body);
+  if (curl_multi_add_handle(m->multi, s->easy) != CURLM_OK) {
+    slot_finish(m, s);
+    return gc_push_failure(L, "transport", "could not start the transfer",
+                           CURLE_FAILED_INIT, 0);
+  }
+  s->state = SLOT_RUNNING;
+  m->running++;
+  return 0;
+}
+
+/* client:multi_add(tag, method, path, body, fresh, expect, envelope) */
 static int multi_add(lua_State *L) {
   gc_client *c = gc_check_client(L);
   lua_Integer tag = luaL_checkinteger(L, 2);
   gc_request req;
+  gc_expect expect;
   gc_multi *m;
   gc_slot *s;
   size_t i;
+  int failed;
 
   if (c->curl == NULL)
     return gc_push_failure(L, "usage", "the client is closed", 0, 0);
   gc_check_request(L, c, 3, &req);
+  gc_check_expect(L, 7, &expect);
   m = get_multi(c);
   if (m == NULL)
     return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
@@ -152,28 +216,10 @@ static int multi_add(lua_State *L) {
   if (s == NULL)
     return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
                            0);
-  if (req.body != NULL) {
-    s->request_body = malloc(req.body_len + 1);
-    if (s->request_body == NULL)
-      return gc_push_failure(L, "transport", "out of memory",
-                             CURLE_OUT_OF_MEMORY, 0);
-    memcpy(s->request_body, req.body, req.body_len);
-    s->request_body[req.body_len] = '\0';
-  }
-  gc_buffer_reset(&s->body);
-  gc_buffer_reset(&s->headers);
-  s->errbuf[0] = '\0';
-  /* The URL is copied by libcurl; the request body is our copy; the header
-   * lists are the client's. */
-  gc_easy_request(c, s->easy, &s->easy_state, &req, s->request_body);
-  if (curl_multi_add_handle(m->multi, s->easy) != CURLM_OK) {
-    slot_finish(m, s);
-    return gc_push_failure(L, "transport", "could not start the transfer",
-                           CURLE_FAILED_INIT, 0);
-  }
   s->tag = tag;
-  s->state = SLOT_RUNNING;
-  m->running++;
+  failed = slot_start(L, c, m, s, &req, &expect);
+  if (failed)
+    return failed;
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -208,8 +254,7 @@ static double monotonic(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* client:multi_next([timeout]) -> tag, status, body[, headers]
- *                              | tag, nil, kind, message, curl_code, sent
+/* client:multi_next([timeout]) -> tag, <one of perform's three shapes>
  *                              | false (timeout) | nil (nothing pending) */
 static int multi_next(lua_State *L) {
   gc_client *c = gc_check_client(L);
@@ -251,7 +296,7 @@ static int multi_next(lua_State *L) {
   slot_finish(m, first);
   lua_pushinteger(L, first->tag);
   return 1 + gc_push_outcome(L, c, first->easy, first->rc, &first->body,
-                             &first->headers, first->errbuf, NULL, NULL);
+                             &first->headers, first->errbuf, &first->expect);
 }
 
 /* client:multi_cancel(tag) -> true when it was pending (now dropped) */

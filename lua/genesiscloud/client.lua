@@ -89,7 +89,8 @@ local function lookup(self, st, key)
   local entry = alias_index(st)[key]
   if not entry then return nil end
   service_of(self, st, entry[1])
-  return calls.method(st, self, key, "client", service.impl[entry[2]], st.collections[entry[1]],
+  local raw = st.collections[entry[1]]
+  return calls.method(st, self, key, "client", raw.impl[entry[2]], raw,
     function(other) return is_client(other) and other[key] end)
 end
 
@@ -124,6 +125,9 @@ local function check_definition(st, def)
     bad = "a definition needs a table of operations"
   elseif st.definitions[def.plural] or methods[def.plural] then
     bad = ("this client already has %q"):format(def.plural)
+  else
+    local _, message = service.check_definition(def)
+    bad = message
   end
   if bad then return errors.fail{ kind = "usage", message = "register: " .. bad } end
   return true

@@ -303,6 +303,10 @@ function options.resolve(opts, getenv)
       add_core_field(resolved, row, value)
     end
   end
+  -- What the C core reads, in its units; rounded up, since libcurl takes
+  -- 0 ms for "no timeout". (Interim: the option schema will make these.)
+  resolved.timeout_ms = math.ceil(resolved.timeout * 1000)
+  resolved.connect_timeout_ms = math.ceil(resolved.connect_timeout * 1000)
   -- The token travels in a header: never send it in clear over a network.
   if resolved.endpoint:match("^http://") and not resolved.allow_insecure_http
       and not is_loopback(resolved.endpoint) then

@@ -91,19 +91,21 @@ local function scrub(st, err)
   return err
 end
 
--- Status and body of an answer the core did not decode: an error, built
--- from the body (api) or saying why the expected answer was unusable
--- (decode). -> result | nil, err
---
--- Transition: a C core that predates classifying an expected 204 and
--- concurrent transfers hands those back undecoded; `interpret` then
--- accepts them. Once the core classifies them all, an expected status
--- reaches this point only when its body could not be used.
-local function interpret(op, target, status, body, headers)
-  return request.interpret_status(op.method, target, op.expect, op.envelope, status, body, headers)
+--- The error for an answer the core did not accept (its "response"
+-- shape): `decode` with the core's `reason` when the status was the
+-- expected one, else `api`, built from what the server sent.
+-- @treturn table the error object (not yet redacted)
+function request.answer_error(method, target, expect, status, body, headers, reason)
+  if reason then
+    return errors.new{ kind = "decode", status = status, method = method, path = target,
+      message = reason }
+  end
+  return api_error(method, target, status, body, headers, expect)
 end
 
 -- What one attempt's core answer means: -> result, nil, status | nil, err, status
+-- (the core's shapes: decoded `status, value`; response `status, body,
+-- headers[, reason]`; failure `nil, kind, message, curl_code, sent`)
 local function outcome(st, op, target, status, payload, headers, curl_code, sent)
   if status == nil then
     -- payload is the kind ("transport", "timeout", ...), headers the message;
@@ -111,11 +113,13 @@ local function outcome(st, op, target, status, payload, headers, curl_code, sent
     return nil, errors.new{ kind = payload, message = headers, curl_code = curl_code,
       sent = sent, method = op.method, path = target }
   end
-  local tp = type(payload)
-  if tp == "table" or tp == "boolean" then return payload, nil, status end -- decoded by the core
-  local result, err = interpret(op, target, status, payload, headers)
-  if err then scrub(st, err) end
-  return result, err, status
+  if type(payload) ~= "string" then return payload, nil, status end -- decoded by the core
+  -- An answer the core did not accept is an error, never a success: with
+  -- the expected status the core says why its body was unusable (reason),
+  -- else the body is the server's account of the failure.
+  local err = request.answer_error(op.method, target, op.expect, status, payload, headers,
+    type(curl_code) == "string" and curl_code or nil)
+  return nil, scrub(st, err), status
 end
 
 -- Tells the client's debug hook about one attempt. The event holds the
@@ -442,41 +446,6 @@ function request.send_many(st, calls, concurrency)
   end
   p:close()
   return results, failed
-end
-
---- Turns one HTTP response into the call's result: checks the status,
--- decodes and unwraps the body. Pure (no I/O), so it can be tested and
--- fuzzed on its own.
--- @param method, target the request, for error messages
--- @param spec `expect` (default 200) and `unwrap`, as for send
--- @param status, body, headers the response (headers keyed in lower case)
--- @return the result, or `nil, err`
-function request.interpret(method, target, spec, status, body, headers)
-  return request.interpret_status(method, target, spec.expect or 200, spec.unwrap, status, body,
-    headers)
-end
-
---- `interpret` with the expected status and the envelope given apart.
-function request.interpret_status(method, target, expect, envelope, status, body, headers)
-  if status ~= expect then
-    return nil, api_error(method, target, status, body, headers, expect)
-  end
-  if expect == 204 then return true end -- "No Content": nothing to decode
-
-  local decoded, err = json.decode(body)
-  if type(decoded) ~= "table" then
-    return errors.fail{ kind = "decode", status = status, method = method, path = target,
-      message = "the response is not a JSON object (" .. (err or excerpt(body)) .. ")" }
-  end
-  if envelope then
-    local inner = decoded[envelope]
-    if type(inner) ~= "table" then
-      return errors.fail{ kind = "decode", status = status, method = method, path = target,
-        message = "the response has no '" .. envelope .. "' object: " .. excerpt(body) }
-    end
-    return inner
-  end
-  return decoded
 end
 
 return request

@@ -6,13 +6,41 @@
 -- @module genesiscloud.service.aliases
 local aliases = {}
 
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+-- The aliases of named actions and nested collections (an instance's
+-- `start`, `actions`, `create_snapshot`, `snapshots`), in order:
+--   <action>_<name>               start_instance        -> start
+--   list_<name>_actions           list_instance_actions -> actions
+--   create_<name>_<nested name>   create_instance_snapshot -> create_snapshot
+--   list_<name>_<nested plural>   list_instance_snapshots  -> snapshots
+local function of_actions_and_nested(def, out)
+  local s, actions = def.name, def.actions or {}
+  for _, action in ipairs(sorted_keys(actions.names)) do
+    out[#out + 1] = { action .. "_" .. s, action }
+  end
+  out[#out + 1] = { "list_" .. s .. "_actions", "actions" }
+  for _, plural in ipairs(sorted_keys(def.nested)) do
+    local nested = def.nested[plural]
+    out[#out + 1] = { "create_" .. s .. "_" .. tostring(nested.name), "create_" .. tostring(nested.name) }
+    out[#out + 1] = { "list_" .. s .. "_" .. plural, plural }
+  end
+  return out
+end
+
 --- The aliases of `def`, in order: `{ alias name, service method }`. The
 -- iterator `client:<plural>(query)` is the service itself, called.
 -- When two patterns give one name (availability: `name == plural`), the
--- first wins.
+-- first wins. Only those whose method the service has are made
+-- (`aliases.available`).
 function aliases.of(def)
   local s, p = def.name, def.plural
-  return {
+  return of_actions_and_nested(def, {
     { "get_" .. s, "get" },
     { "list_" .. p, "list" },
     { "create_" .. s, "create" },
@@ -28,7 +56,7 @@ function aliases.of(def)
     { "create_" .. p, "create_many" },
     { "delete_" .. p, "delete_many" },
     { "find_" .. p, "find" },
-  }
+  })
 end
 
 --- The aliases `def`'s service has: name -> service method, given the

@@ -44,15 +44,60 @@ service.METHODS = {
   { "delete_many", ops = { "delete" } }, { "find", ops = { "list" }, identity = true },
 }
 
---- The names of the methods the service of `def` has, in order.
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
+--- The methods of `def`'s named actions and nested collections, in order:
+-- `{ method, kind, key }` with kind "action" (key: the action's name),
+-- "actions" (the list of actions available now), "create_nested" and
+-- "list_nested" (key: the nested collection's plural). Names:
+-- `<action>` (`start`), `actions`, `create_<nested name>`
+-- (`create_snapshot`) and `<nested plural>` (`snapshots`).
+function service.extra_methods(def)
+  local out = {}
+  local actions = def.actions or {}
+  for _, name in ipairs(sorted_keys(actions.names)) do out[#out + 1] = { name, "action", name } end
+  if actions.list_key ~= nil then out[#out + 1] = { "actions", "actions" } end
+  for _, plural in ipairs(sorted_keys(def.nested)) do
+    local nested = def.nested[plural]
+    local ops = type(nested) == "table" and nested.operations or {}
+    if ops.create then out[#out + 1] = { "create_" .. tostring(nested.name), "create_nested", plural } end
+    if ops.list then out[#out + 1] = { plural, "list_nested", plural } end
+  end
+  return out
+end
+
+--- The names of the methods the service of `def` has, in order: those of
+-- its operations (service.METHODS), then its actions and nested
+-- collections. A name given twice (an action called `list`) raises.
 function service.methods_of(def)
-  local have, out = def.operations or {}, {}
+  local have, out, seen = def.operations or {}, {}, {}
   for _, m in ipairs(service.METHODS) do
     local ok = (not m.statuses or def.statuses ~= nil) and (not m.identity or def.identity ~= nil)
     for _, op in ipairs(m.ops) do ok = ok and have[op] ~= nil end
-    if ok then out[#out + 1] = m[1] end
+    if ok then out[#out + 1], seen[m[1]] = m[1], true end
+  end
+  for _, m in ipairs(service.extra_methods(def)) do
+    if seen[m[1]] then
+      error(("resource %s: two methods named %q (an action or nested collection takes the"
+        .. " name of another method)"):format(tostring(def.plural), m[1]), 0)
+    end
+    out[#out + 1], seen[m[1]] = m[1], true
   end
   return out
+end
+
+--- Whether `def` can be made into a service: its operations compile and
+-- its method names are distinct. -> true | nil, message
+function service.check_definition(def)
+  local ok, err = pcall(operation.compile, def)
+  if ok then ok, err = pcall(service.methods_of, def) end
+  if not ok then return nil, tostring(err) end
+  return true
 end
 
 -- Option sets of a definition: without statuses there is nothing to wait
@@ -71,6 +116,8 @@ local function option_sets(def)
     list = set({ "page", "per_page", "query" }, filters),
     walk = set({ "page", "per_page", "query", "max_pages", "concurrency" }, filters),
     write = waits and arguments.WRITE_OPTIONS or options.set{},
+    -- Waiting after an action or for a nested object: not yet (issue 14).
+    action = options.set{}, create_nested = options.set{},
     create = set({ "existing" }, waits and { "wait" } or nil),
     ensure = set({ "dry_run" }, waits and { "wait" } or nil),
   }
@@ -87,7 +134,7 @@ function service.collection(st, def)
   local names = {}
   for _, entry in ipairs(aliases.of(def)) do names[entry[2]] = names[entry[2]] or entry[1] end
   local self = setmetatable({ st = st, def = def, ops = ops, names = names,
-    options = option_sets(def) }, Collection)
+    options = option_sets(def), impl = service.implementations(def) }, Collection)
   if ops.update then
     local patch = {}
     for k, v in pairs(ops.update) do patch[k] = v end
@@ -337,6 +384,97 @@ impl.ensure, impl.ensure_absent = ensurer(false), ensurer(true)
 
 impl.get_many, impl.delete_many, impl.create_many = bulk.get_many, bulk.delete_many, bulk.create_many
 
+-- Actions and nested collections -------------------------------------------------
+
+-- The list under `op.list_key` of an answer `page`. -> page | nil, err
+local function with_list(op, target, page, err)
+  if not page then return nil, err end
+  if type(page[op.list_key]) ~= "table" then
+    return errors.fail{ kind = "decode", status = op.expect, method = op.method, path = target,
+      message = "the response has no '" .. op.list_key .. "' list" }
+  end
+  return page
+end
+
+-- The checks every call below one object starts with. -> true | nil, err
+local function check_id_and_options(svc, fname, id, opts, n, known)
+  local ok, err = arguments.id(id, fname)
+  if not ok then return nil, err end
+  if known == arguments.LIST_OPTIONS then
+    ok, err = arguments.list_options(opts, fname, known)
+  else
+    ok, err = arguments.write_options(opts, fname, n, known)
+  end
+  if not ok then return nil, err end
+  err = arguments.closed(svc.st)
+  if err then return nil, err end
+  return true
+end
+
+--- `svc:start(id)`: sends the action (a POST, so never re-sent after it
+-- may have reached the server). -> true | nil, err
+function impl.action(svc, fname, name, id, opts)
+  local ok, err = check_id_and_options(svc, fname, id, opts, 2, svc.options.action)
+  if not ok then return nil, err end
+  local op = svc.ops.actions[name]
+  return request.run(svc.st, op, operation.target(op, id), op.body)
+end
+
+--- `svc:actions(id)`: the list of the actions the object allows now.
+function impl.actions(svc, fname, id)
+  local ok, err = check_id_and_options(svc, fname, id, nil, 2, svc.options.action)
+  if not ok then return nil, err end
+  local op = svc.ops.available_actions
+  local target = operation.target(op, id)
+  local page, perr = with_list(op, target, request.run(svc.st, op, target))
+  return page and page[op.list_key], perr
+end
+
+--- `svc:snapshots(id, opts)`: one page of a nested collection (page,
+-- per_page, query), as `list` answers it.
+function impl.list_nested(svc, fname, plural, id, opts)
+  local ok, err = check_id_and_options(svc, fname, id, opts, 2, arguments.LIST_OPTIONS)
+  if not ok then return nil, err end
+  if opts then
+    ok, err = validate.list_query(opts)
+    if not ok then return nil, err end
+  end
+  local op = svc.ops.nested[plural].list
+  local target = operation.target(op, id)
+  return with_list(op, target, request.run(svc.st, op, target .. request.query_string(list_query(opts))))
+end
+
+--- `svc:create_snapshot(id, spec)`: creates an object below `id`, its spec
+-- checked against the nested collection's `fields` (or `validate.create`).
+-- A lost answer is an `ambiguous` error, as for any POST.
+function impl.create_nested(svc, fname, plural, id, spec, opts)
+  local ok, err = arguments.id(id, fname)
+  if not ok then return nil, err end
+  arguments.table(spec, 2, fname)
+  ok, err = check_id_and_options(svc, fname, id, opts, 3, svc.options.create_nested)
+  if not ok then return nil, err end
+  local body, perr = validate.plain(spec)
+  if not body then return nil, perr end
+  ok, err = fields.check(svc.def.nested[plural], body, "create")
+  if not ok then return nil, err end
+  local op = svc.ops.nested[plural].create
+  return request.run(svc.st, op, operation.target(op, id), body)
+end
+
+--- The implementation of each method of `def`'s service:
+-- method -> `impl(collection, fname, a, b, c)`.
+function service.implementations(def)
+  local out = {}
+  for _, m in ipairs(service.methods_of(def)) do out[m] = impl[m] end
+  for _, m in ipairs(service.extra_methods(def)) do
+    local kind, key = impl[m[2]], m[3]
+    out[m[1]] = key == nil and kind or function(svc, fname, a, b, c)
+      return kind(svc, fname, key, a, b, c)
+    end
+  end
+  return out
+end
+
 -- The public service ------------------------------------------------------------
 
 --- The service of `def` for one client: a table with exactly its methods;
@@ -350,7 +488,7 @@ function service.new(st, client, def, is_client)
   local raw = service.collection(st, def)
   local svc = {}
   for _, m in ipairs(service.methods_of(def)) do
-    svc[m] = calls.method(st, svc, def.plural .. ":" .. m, "service", impl[m], raw)
+    svc[m] = calls.method(st, svc, def.plural .. ":" .. m, "service", raw.impl[m], raw)
   end
   local mt = { __name = "genesiscloud service", __metatable = false,
     __tostring = function() return "genesiscloud service " .. def.plural end }
