@@ -137,6 +137,12 @@ describe("emulator kinds", function()
     end, "emulator: security_groups: the definition's statuses and the behaviour's in_progress go together")
   end)
 
+  it("refuses a definition with actions or nested collections, which it does not serve yet", function()
+    local def = changed("ssh_keys", { actions = { path = "/ssh-keys/{id}/actions", names = { rotate = {} } } })
+    assert.has_error(function() kinds.join(def, behaviours.ssh_keys) end,
+      "emulator: ssh_keys has actions or nested collections, which the emulator does not serve yet")
+  end)
+
   it("refuses a behaviour without a resource and leaves a resource without one unserved", function()
     assert.has_error(function()
       kinds.all(resources, { widgets = { plural = "widgets", title = "Widget" } })

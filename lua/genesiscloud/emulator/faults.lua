@@ -1,8 +1,8 @@
 -- Fault injection for the emulator: the settings (checked and normalised
--- here for state.new, /_emulator/config, emulator.start and the command
+-- here for app.new, /_emulator/config, emulator.start and the command
 -- line), a seeded generator, and the choice of a fault for one request. The
 -- wire side (closing connections, cutting bodies, stalling) is in server.lua;
--- the effect on state and the log is in state.lua. See docs/emulator.md.
+-- the effect on the store and the log is in app.lua. See docs/emulator.md.
 
 local faults = {}
 

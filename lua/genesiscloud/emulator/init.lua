@@ -43,7 +43,7 @@ local tointeger = math.tointeger or function(x) return x end
 local DEFAULT_TIMEOUT = 5
 local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed",
   "tls_cert", "tls_key", "request_timeout", "transitions" }
--- Fault settings, checked by the server's own rules (state.check_config),
+-- Fault settings, checked by the server's own rules (app.check_config),
 -- and how each becomes a command-line flag.
 local FAULT_FLAGS = {
   { "latency", "--latency" }, { "fault_rate", "--fault-rate" }, { "faults", "--faults" },

@@ -30,16 +30,22 @@ local function update_methods(def, op)
 end
 
 local function operations_of(def)
-  local out = {}
-  for name, op in pairs(operation.compile(def)) do
-    if #op.params > 1 then
-      error(("emulator: %s.%s has several path parameters"):format(def.plural, name))
+  local compiled, out = operation.compile(def), {}
+  -- not served yet: say so rather than answer 404 where the API has routes
+  if compiled.actions or compiled.nested then
+    error(("emulator: %s has actions or nested collections, which the emulator does not serve yet")
+      :format(def.plural))
+  end
+  for name in pairs(operation.KINDS) do
+    local op = compiled[name]
+    if op then
+      if #op.params > 1 then error(("emulator: %s.%s has several path parameters"):format(def.plural, name)) end
+      out[name] = {
+        name = name, path = op.path, param = op.params[1], expect = op.expect,
+        envelope = op.envelope, list_key = op.list_key,
+        methods = name == "update" and update_methods(def, op) or { op.method },
+      }
     end
-    out[name] = {
-      name = name, path = op.path, param = op.params[1], expect = op.expect,
-      envelope = op.envelope, list_key = op.list_key,
-      methods = name == "update" and update_methods(def, op) or { op.method },
-    }
   end
   return out
 end

@@ -1,6 +1,6 @@
 -- The emulator's checks shared by every resource: well-formed UTF-8, a
 -- body that is a JSON object, passed-through fields, page parameters. A
--- resource's own field checks are in its definition (resources/*.lua).
+-- resource's own field checks are in its behaviour (behaviours/*.lua).
 -- Each check returns the cleaned value, or nil and a message that names the
 -- field (the message goes into the 400 error body).
 
