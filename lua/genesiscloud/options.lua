@@ -9,6 +9,12 @@
 
 local options = {}
 
+-- Lua 5.1 and 5.2 have no integer subtype: there a whole number is already
+-- what the core reads.
+local tointeger = math.tointeger or function(x)
+  if type(x) == "number" and x % 1 == 0 then return x end
+end
+
 -- The C core is loaded when a check or a default needs it, not with this
 -- module: the CLI builds its help from the rows, and the emulator borrows
 -- `unknown_message`, without it.
@@ -158,10 +164,10 @@ end
 
 --- A number as a message writes it: 2^30 rather than 1073741824.
 function options.number_text(n)
-  local whole = math.tointeger(n)
+  local whole = tointeger(n)
   if whole and whole >= 2^20 then
-    local log = math.log(whole, 2)
-    if log % 1 == 0 then return ("2^%d"):format(log) end
+    local log = math.floor(math.log(whole) / math.log(2) + 0.5) -- 5.1's log has no base
+    if 2^log == whole then return ("2^%d"):format(log) end
   end
   return tostring(whole or n)
 end
@@ -215,7 +221,7 @@ local function to_ms(seconds)
   local ms = seconds * 1000
   local whole = math.floor(ms)
   if whole < ms then whole = whole + 1 end
-  return math.tointeger(math.max(whole, 1))
+  return tointeger(math.max(whole, 1))
 end
 
 -- Levenshtein distance, to suggest the option a typo meant.
@@ -272,7 +278,7 @@ local function add_core_field(resolved, row, value)
   if row.unit == "ms" then
     resolved[row.core] = to_ms(value)
   elseif row.unit == "bytes" then
-    resolved[row.core] = math.tointeger(value)
+    resolved[row.core] = tointeger(value)
   end
 end
 
