@@ -210,9 +210,11 @@ local function status_timeout(def, id, s, w, last, left)
     note = ("; it never left %s, so the %s may not have begun or ended between two polls")
       :format(seen(def, w.from), w.action)
   end
+  local left_flag -- said for an action's wait only
+  if w.action then left_flag = left end
   return errors.new{
     kind = "timeout", id = id, last_status = last, wanted = w.status, timeout = s.timeout,
-    action = w.action, from = w.from, left = w.action and left or nil,
+    action = w.action, from = w.from, left = left_flag,
     message = string.format("%s %s did not reach status %s%s within %g s (last status %s%s)",
       label(def), id, w.text, after(w), s.timeout, seen(def, last), note),
   }
