@@ -192,25 +192,6 @@ local function same(field, echoed, given)
   return deep_equal(echoed, given)
 end
 
---- The generic compare of `def` (used when it has no `compare` hook):
--- every field given in `desired` that the server echoes (not
--- `write_only`) and that differs on the server is a change.
--- @return changed, { changes = { field = { from, to } } }
-function ensure.compare(def, current, desired)
-  local changes, changed = {}, false
-  for k, v in pairs(desired) do
-    local field = field_of(def, k)
-    if not (field and field.write_only) then
-      local from = current and current[k]
-      if not same(field, from, v) then
-        changes[k] = { from = from, to = v }
-        changed = true
-      end
-    end
-  end
-  return changed, { changes = changes }
-end
-
 -- Fields that cannot change once the object exists: `immutable` and the
 -- `create_only` ones.
 local function fixed_fields(def)
@@ -220,6 +201,27 @@ local function fixed_fields(def)
     if type(f) == "table" and f.create_only then set[k] = true end
   end
   return set
+end
+
+--- The generic compare of `def` (used when it has no `compare` hook):
+-- every field given in `desired` that the server echoes (not
+-- `write_only`) and that differs on the server is a change. Fields that
+-- cannot change are ensure.conflict's, once the object exists.
+-- @return changed, { changes = { field = { from, to } } }
+function ensure.compare(def, current, desired)
+  local changes, changed = {}, false
+  local fixed = current and fixed_fields(def) or {}
+  for k, v in pairs(desired) do
+    local field = field_of(def, k)
+    if not (field and field.write_only) and not fixed[k] then
+      local from = current and current[k]
+      if not same(field, from, v) then
+        changes[k] = { from = from, to = v }
+        changed = true
+      end
+    end
+  end
+  return changed, { changes = changes }
 end
 
 local function shown(value)
