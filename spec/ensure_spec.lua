@@ -224,7 +224,7 @@ describe("ensure.present", function()
 
   it("compares every given field when the resource has no compare hook", function()
     local plain_res = { name = "security_group", plural = "security_groups", path = "/x",
-      list_key = "security_groups" }
+      list_key = "security_groups", identity = "name" }
     local client = fake.new(plain_res)
     client:put{ name = "k", size = 10, tags = { "a" } }
     assert.equal("unchanged", select(2, ensure.present(client, { name = "k", size = 10, tags = { "a" } })))

@@ -319,7 +319,7 @@ describe("a resource with actions and a nested collection", function()
     local _, err = c.widgets:start("")
     assert.are.equal("usage", err.kind)
     assert.matches("widgets:start: the id is empty", err.message, 1, true)
-    -- waiting after an action is not there yet: refused, not ignored
+    -- widgets have no statuses: waiting after an action is refused, not ignored
     _, err = c:start_widget("w-1", { wait = true })
     assert.are.equal("usage", err.kind)
     assert.are.same({}, requests())

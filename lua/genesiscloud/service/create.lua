@@ -9,6 +9,7 @@ local errors = require "genesiscloud.errors"
 local request = require "genesiscloud.request"
 local retry = require "genesiscloud.retry"
 local paginate = require "genesiscloud.service.paginate"
+local wait = require "genesiscloud.service.wait"
 
 local create = {}
 
@@ -70,11 +71,10 @@ end
 -- Sorts the objects listed after a lost answer: -> matches, ids, unreadable
 local function matches_of(def, all, spec, before, exclude)
   local key = def.identity
-  local leaving = def.statuses and def.statuses.deleting or "deleting"
   local found, ids, unreadable = {}, {}, nil
   for i = #all, 1, -1 do
     local obj = all[i]
-    if obj[key] == spec[key] and obj.status ~= leaving
+    if obj[key] == spec[key] and not wait.is_leaving(def, obj)
         and not (exclude and exclude[obj.id]) and not (before and before[obj.id]) then
       -- compare -> true (differs), false (matches), nil (cannot be read)
       local differs = false

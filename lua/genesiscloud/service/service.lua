@@ -116,8 +116,10 @@ local function option_sets(def)
     list = set({ "page", "per_page", "query" }, filters),
     walk = set({ "page", "per_page", "query", "max_pages", "concurrency" }, filters),
     write = waits and arguments.WRITE_OPTIONS or options.set{},
-    -- Waiting after an action or for a nested object: not yet (issue 14).
-    action = options.set{}, create_nested = options.set{},
+    -- An action may wait when the object's status can be read; waiting
+    -- for a nested object: not yet.
+    action = (waits and def.operations and def.operations.get) and options.set{ "wait" } or options.set{},
+    create_nested = options.set{},
     create = set({ "existing" }, waits and { "wait" } or nil),
     ensure = set({ "dry_run" }, waits and { "wait" } or nil),
   }
@@ -411,13 +413,17 @@ local function check_id_and_options(svc, fname, id, opts, n, known)
   return true
 end
 
---- `svc:start(id)`: sends the action (a POST, so never re-sent after it
--- may have reached the server). -> true | nil, err
+--- `svc:start(id, opts)`: sends the action (a POST, so never re-sent
+-- after it may have reached the server). -> true | nil, err. With
+-- `opts.wait` (true or wait options) it returns the object once it went
+-- through the action (wait.after_action).
 function impl.action(svc, fname, name, id, opts)
   local ok, err = check_id_and_options(svc, fname, id, opts, 2, svc.options.action)
   if not ok then return nil, err end
   local op = svc.ops.actions[name]
-  return request.run(svc.st, op, operation.target(op, id), op.body)
+  local function send() return request.run(svc.st, op, operation.target(op, id), op.body) end
+  if not (opts and opts.wait) then return send() end
+  return wait.after_action(svc, id, op, type(opts.wait) == "table" and opts.wait or nil, fname, send)
 end
 
 --- `svc:actions(id)`: the list of the actions the object allows now.
