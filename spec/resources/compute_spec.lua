@@ -221,7 +221,9 @@ describe("status vocabularies across API versions", function()
     local polls = 0
     local got, err = c.volumes:wait(vol.id, { timeout = 5, interval = 0.01, sleep = function()
       polls = polls + 1
-      if polls == 2 then c:request("PATCH", "/volumes/" .. vol.id, { body = { status = "available" }, expect = 200 }) end
+      if polls == 2 then
+        c:request("PATCH", "/volumes/" .. vol.id, { body = { status = "available" }, expect = 200 })
+      end
     end })
     c:close()
     server.stop()

@@ -30,7 +30,8 @@ return {
   fields = {
     name = { type = "string", required = true, max = 255, doc = "Human-readable name" },
     description = { type = "string", doc = "Free text" },
-    size = { type = "integer", required = true, min = 1, create_only = true, doc = "Size in GiB (grow it with resize)" },
+    size = { type = "integer", required = true, min = 1, create_only = true,
+      doc = "Size in GiB (grow it with resize)" },
     region = { type = "string", required = true, create_only = true, doc = "Region, e.g. NORD-NO-KRS-1" },
     type = { type = "string", enum = { "vast" }, create_only = true, doc = "Filesystem type" },
   },

@@ -32,13 +32,19 @@ function validate.hostname(value, field)
   field = field or "hostname"
   local ok, err = generic.string(value, field, { non_empty = true })
   if not ok then return nil, err end
-  local function bad(why) return fail(field, value, ("%s %s is not a valid hostname: %s"):format(field, describe(value), why)) end
+  local function bad(why)
+    return fail(field, value, ("%s %s is not a valid hostname: %s"):format(field, describe(value), why))
+  end
   if #value > validate.HOSTNAME_MAX then return bad("longer than 253 characters") end
   for label in (value .. "."):gmatch("([^.]*)%.") do
     if label == "" then return bad("it has an empty label (two dots, or a dot at either end)") end
     if #label > validate.LABEL_MAX then return bad(("the label %q is longer than 63 characters"):format(label)) end
-    if label:find("[^%w%-]") then return bad(("the label %q holds a character other than a letter, digit or '-'"):format(label)) end
-    if label:sub(1, 1) == "-" or label:sub(-1) == "-" then return bad(("the label %q starts or ends with '-'"):format(label)) end
+    if label:find("[^%w%-]") then
+      return bad(("the label %q holds a character other than a letter, digit or '-'"):format(label))
+    end
+    if label:sub(1, 1) == "-" or label:sub(-1) == "-" then
+      return bad(("the label %q starts or ends with '-'"):format(label))
+    end
   end
   return true
 end
@@ -81,7 +87,9 @@ local function metadata(value, field)
   end
   local ok, err = generic.known_keys(value, field, { "startup_script", "user_data" })
   if not ok then return nil, err end
-  if next(value) == nil then return fail(field, value, field .. " must hold at least one key (startup_script, user_data)") end
+  if next(value) == nil then
+    return fail(field, value, field .. " must hold at least one key (startup_script, user_data)")
+  end
   local script = value.startup_script
   ok, err = generic.string(script, field .. ".startup_script", { optional = true })
   if not ok then return nil, err end
