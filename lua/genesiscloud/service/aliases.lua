@@ -19,6 +19,8 @@ end
 --   list_<name>_actions           list_instance_actions -> actions
 --   create_<name>_<nested name>   create_instance_snapshot -> create_snapshot
 --   list_<name>_<nested plural>   list_instance_snapshots  -> snapshots
+--   get_<name>_<call>             get_instance_user_metadata -> user_metadata (a GET call)
+--   <call>_<name>                 clone_snapshot        -> clone (any other call)
 local function of_actions_and_nested(def, out)
   local s, actions = def.name, def.actions or {}
   for _, action in ipairs(sorted_keys(actions.names)) do
@@ -29,6 +31,13 @@ local function of_actions_and_nested(def, out)
     local nested = def.nested[plural]
     out[#out + 1] = { "create_" .. s .. "_" .. tostring(nested.name), "create_" .. tostring(nested.name) }
     out[#out + 1] = { "list_" .. s .. "_" .. plural, plural }
+  end
+  for _, call in ipairs(sorted_keys(def.calls)) do
+    if (def.calls[call].method or "GET") == "GET" then
+      out[#out + 1] = { "get_" .. s .. "_" .. call, call }
+    else
+      out[#out + 1] = { call .. "_" .. s, call }
+    end
   end
   return out
 end

@@ -1,6 +1,6 @@
 --- Checks a create or update body against the definition: its own
 -- validator when it has one (`validate.create`, `validate.update`), else the
--- generic checks its `fields` describe (type, required, max length, no
+-- generic checks its `fields` describe (type, required, max length, enum, no
 -- unknown key, create-only fields left out of updates).
 -- @module genesiscloud.service.fields
 local validate = require "genesiscloud.validate"
@@ -19,6 +19,7 @@ local function check_field(name, field, value, partial)
   end
   if field.type == "string" then
     local ok, err = validate.string(value, name, { non_empty = field.required })
+    if ok and field.enum then ok, err = validate.enum(value, name, field.enum) end
     if not ok then return nil, err end
     if field.max and #value > field.max then
       return validate.fail(name, value, ("%s must be at most %d bytes long, got %d"):format(name, field.max, #value))

@@ -5,7 +5,8 @@
 -- An operation record:
 --   name      "list" | "get" | "create" | "update" | "delete", or an action's name
 --   kind      the same for the five operations; "action" (a named action),
---             "actions" (the list of actions available now)
+--             "actions" (the list of actions available now), "call" (another
+--             request on one object, e.g. a snapshot's clone)
 --   method    HTTP method ("PUT" for an update whose method is learned)
 --   path      template, e.g. "/security-groups/{id}", "/availability/{region}/instances"
 --   params    names of the template's parameters, in order ({} for none)
@@ -13,6 +14,8 @@
 --   expect    the success status
 --   envelope  key of the object in the answer, or nil (bare object, list, 204)
 --   list_key  key of the list in a page (list only)
+--   paginated (list only) false for a list answered whole (quotas): a walk
+--             stops after its one answer
 --   fresh     send over a new connection: libcurl may re-send a request on
 --             a reused connection that died, harmless except for POST and DELETE
 --   body      the fixed body of an action (`{ action = "start" }`)
@@ -82,12 +85,14 @@ local function compile_one(def, name, override)
   if name == "update" and def.update_method and def.update_method ~= "auto" then
     method = def.update_method
   end
-  return finish({
+  local op = finish({
     name = name, kind = name, method = method, path = path, params = override.params,
     expect = override.expect or kind.expect,
     envelope = envelope or nil, -- false (a bare object) goes to C as nil
     list_key = name == "list" and (override.list_key or def.list_key) or nil,
   }, def)
+  if name == "list" then op.paginated = override.paginated ~= false end
+  return op
 end
 
 local function compile_operations(def, operations)
@@ -177,9 +182,38 @@ local function compile_nested(def, nested)
   return out
 end
 
+-- Calls: other requests on one object ---------------------------------------------
+
+--- What a call answers unless it says otherwise, per method.
+operation.CALL_EXPECT = { GET = 200, POST = 201, PUT = 200, PATCH = 200, DELETE = 204 }
+
+-- `calls = { clone = { method, path, expect, envelope, fields, argument, before } }`
+-- -> name -> record: one request below one object (`POST /snapshots/{id}/clone`,
+-- `GET /instances/{id}/user-metadata`). An answer with a body must say its
+-- envelope (a key, or false for a bare object): nothing is guessed.
+local function compile_calls(def, calls)
+  if type(calls) ~= "table" then bad(def, "calls must be a table") end
+  local records = {}
+  for name, call in pairs(calls) do
+    check_identifier(def, "a call", name)
+    if type(call) ~= "table" then bad(def, ("call %s must be a table"):format(name)) end
+    check_below(def, ("call %s"):format(name), call.path)
+    local method = call.method or "GET"
+    local expect = call.expect or operation.CALL_EXPECT[method]
+    if not expect then bad(def, ("call %s: method %s needs an expect"):format(name, tostring(method))) end
+    if expect ~= 204 and call.envelope == nil then
+      bad(def, ("call %s needs an envelope (a key, or false for a bare object)"):format(name))
+    end
+    records[name] = finish({ name = name, kind = "call", method = method, path = call.path,
+      expect = expect, envelope = call.envelope or nil, call = call }, def)
+  end
+  return records
+end
+
 --- The operation records of `def`, keyed by operation name; named actions
 -- under `actions` (name -> record) and `available_actions`, nested
--- collections under `nested` (plural -> { list, create }). A definition
+-- collections under `nested` (plural -> { list, create }), calls under
+-- `calls` (name -> record). A definition
 -- that cannot be compiled raises, naming the resource.
 -- @tparam table def a resource definition
 -- @treturn table name -> operation record
@@ -190,6 +224,7 @@ function operation.compile(def)
     if type(def.nested) ~= "table" then bad(def, "nested must be a table") end
     ops.nested = compile_nested(def, def.nested)
   end
+  if def.calls ~= nil then ops.calls = compile_calls(def, def.calls) end
   return ops
 end
 

@@ -54,9 +54,10 @@ end
 --- The methods of `def`'s named actions and nested collections, in order:
 -- `{ method, kind, key }` with kind "action" (key: the action's name),
 -- "actions" (the list of actions available now), "create_nested" and
--- "list_nested" (key: the nested collection's plural). Names:
--- `<action>` (`start`), `actions`, `create_<nested name>`
--- (`create_snapshot`) and `<nested plural>` (`snapshots`).
+-- "list_nested" (key: the nested collection's plural), "call" (key: the
+-- call's name). Names: `<action>` (`start`), `actions`, `create_<nested
+-- name>` (`create_snapshot`), `<nested plural>` (`snapshots`) and `<call>`
+-- (`clone`, `user_metadata`).
 function service.extra_methods(def)
   local out = {}
   local actions = def.actions or {}
@@ -68,6 +69,7 @@ function service.extra_methods(def)
     if ops.create then out[#out + 1] = { "create_" .. tostring(nested.name), "create_nested", plural } end
     if ops.list then out[#out + 1] = { plural, "list_nested", plural } end
   end
+  for _, name in ipairs(sorted_keys(def.calls)) do out[#out + 1] = { name, "call", name } end
   return out
 end
 
@@ -302,6 +304,16 @@ end
 
 -- Walks ---------------------------------------------------------------------
 
+-- A list answered whole (`paginated = false`: quotas, reservations) is one
+-- request: asking for page 2 would only get the same list again.
+local function single_page(svc, opts)
+  if svc.ops.list.paginated then return opts end
+  local out = {}
+  for k, v in pairs(opts or {}) do out[k] = v end
+  out.max_pages = 1
+  return out
+end
+
 -- Iterators raise instead of returning nil, err (a `for` cannot take an
 -- error value), so a closed client or a bad option raises its usage error
 -- there too. -> the walk's options
@@ -310,7 +322,7 @@ local function walk_options(svc, fname, opts, raising)
   if ok then err = arguments.closed(svc.st) end
   if ok and not err then
     opts, err = with_filters(svc.def, opts)
-    if opts or err == nil then return opts end
+    if opts or err == nil then return single_page(svc, opts) end
   end
   if raising then error(err, 0) end
   return nil, err
@@ -334,6 +346,7 @@ function impl.all(svc, fname, opts)
   else
     local err = arguments.closed(svc.st)
     if err then return nil, err end
+    opts = single_page(svc, opts)
   end
   return paginate.all(svc, opts)
 end
@@ -465,6 +478,43 @@ function impl.create_nested(svc, fname, plural, id, spec, opts)
   if not ok then return nil, err end
   local op = svc.ops.nested[plural].create
   return request.run(svc.st, op, operation.target(op, id), body)
+end
+
+-- The body of a call: its one `argument` (`resize(id, 100)` -> { size = 100 }),
+-- or the spec given, checked against the call's `fields`; nil for a call
+-- without fields. -> body | false (none) | nil, err
+local function call_body(call, fname, arg)
+  if call.fields == nil and call.validate == nil then return false end
+  local body, err
+  if call.argument ~= nil then
+    body = { [call.argument] = arg }
+  else
+    arguments.table(arg, 2, fname)
+    body, err = validate.plain(arg)
+    if not body then return nil, err end
+  end
+  local ok, ferr = fields.check(call, body, "create")
+  if not ok then return nil, ferr end
+  return body
+end
+
+--- `svc:clone(id, spec)`, `svc:user_metadata(id)`: one request below the
+-- object `id`, its body checked first; the call's `before(collection, id,
+-- body)` (e.g. a volume's resize reading the current size) may still
+-- refuse it. Answers as its record says (an object, or true on 204).
+function impl.call(svc, fname, name, id, arg)
+  local ok, err = arguments.id(id, fname)
+  if not ok then return nil, err end
+  local op = svc.ops.calls[name]
+  local body, berr = call_body(op.call, fname, arg)
+  if body == nil then return nil, berr end
+  err = arguments.closed(svc.st)
+  if err then return nil, err end
+  if op.call.before then
+    ok, err = op.call.before(svc, id, body)
+    if not ok then return nil, err end
+  end
+  return request.run(svc.st, op, operation.target(op, id), body or nil)
 end
 
 --- The implementation of each method of `def`'s service:
