@@ -50,8 +50,11 @@ end
 
 describe("emulator kinds", function()
   it("serves every resource of the client's registry with its definition's operations", function()
-    for _, def in ipairs(resources) do
-      local kind = app.registry[def.plural]
+    -- the compute resources of issue 14 have definitions, not behaviours yet
+    local NOT_YET = { "instances", "volumes", "snapshots", "floating_ips", "filesystems", "quotas",
+      "reservations" }
+    local unserved = {}
+    local function check_served(def, kind)
       assert.is_table(kind, def.plural)
       assert.are.equal(def.path, kind.path)
       assert.are.equal(def.list_key, kind.list_key)
@@ -64,6 +67,16 @@ describe("emulator kinds", function()
       for name in pairs(kind.operations) do served[name] = true end
       for name in pairs(served) do assert.is_table(compiled[name], def.plural .. "." .. name) end
     end
+    for _, def in ipairs(resources) do
+      local kind = app.registry[def.plural]
+      if behaviours[def.plural] then
+        check_served(def, kind)
+      else
+        assert.is_nil(kind, def.plural)
+        unserved[#unserved + 1] = def.plural
+      end
+    end
+    assert.are.same(NOT_YET, unserved)
   end)
 
   it("answers under the definition's envelope, and bare when it has none", function()
