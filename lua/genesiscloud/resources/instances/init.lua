@@ -1,8 +1,8 @@
 --- Instances: CRUD (update is PATCH only, in 2023-07 and since), the
 -- actions start/stop/reset, their snapshots (created below the instance)
--- and their user metadata. Checks before sending: resources/instances/validate.lua.
+-- and their user metadata. Checks before sending: resources/instances/instance_checks.lua.
 -- @module genesiscloud.resources.instances
-local validate = require "genesiscloud.resources.instances.validate"
+local validate = require "genesiscloud.resources.instances.instance_checks"
 
 local function field(type_, doc, extra)
   local f = { type = type_, doc = doc }

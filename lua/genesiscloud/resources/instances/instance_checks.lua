@@ -4,7 +4,7 @@
 -- `reservation_id`, security groups and volumes as a full list or as
 -- `{ attach = id }` / `{ detach = id }`). Rules from the 2023-07 contract
 -- and the API since (docs/resources.md, "Instances").
--- @module genesiscloud.resources.instances.validate
+-- @module genesiscloud.resources.instances.instance_checks
 local generic = require "genesiscloud.validate"
 
 local validate = {}
