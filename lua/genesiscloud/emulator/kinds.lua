@@ -11,8 +11,8 @@
 --   path, list_key         the definition's
 --   operations             name -> { methods = { "PUT", "PATCH" }, path, param, expect,
 --                          envelope (nil: bare), list_key }
---   actions                nil, or { path, param, method, expect, field, names = { name ->
---                          { from, status, to } }, available = { path, list_key, expect } }
+--   actions                nil, or { path, param, field, names = { name -> { method, expect,
+--                          from, status, to } }, available = { path, list_key, expect } }
 --   nested                 nil, or plural -> { list, create, link, check, new_record, child }
 --   calls                  nil, or name -> { path, param, method, expect, envelope, check, run }
 --   transitions            step -> { status, to }: while a step (create, update, delete or
@@ -68,9 +68,9 @@ local function actions_of(def, compiled, behaviour)
   for name, rec in pairs(compiled.actions) do
     local b = behaviour.actions and behaviour.actions[name]
     if not b then missing(def, "action " .. name) end
-    out.path, out.param, out.method, out.expect = rec.path, rec.params[1], rec.method, rec.expect
-    out.field = next(rec.body)
-    out.names[name] = { name = name, from = b.from, status = b.status, to = first(rec.to) }
+    out.path, out.param, out.field = rec.path, rec.params[1], next(rec.body)
+    out.names[name] = { name = name, method = rec.method, expect = rec.expect, from = b.from, status = b.status,
+      to = first(rec.to) }
   end
   local available = compiled.available_actions
   if available then

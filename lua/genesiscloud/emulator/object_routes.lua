@@ -50,9 +50,12 @@ local function act(app, req, def)
     return reply.error("conflict", ("%s is %s: %s needs it %s"):format(def.title, tostring(record.status), name,
       table.concat(action.from, " or ")))
   end
+  if action.method ~= req.method then
+    return reply.error("bad_request", ("%s %s is sent with %s"):format(actions.field, name, action.method))
+  end
   record._json = nil
   collection.begin(app, def, record, name)
-  return actions.expect
+  return action.expect
 end
 
 -- GET: the actions the record's status allows now, sorted.
@@ -116,7 +119,9 @@ end
 local function add_actions(def, routes, by_path)
   local actions = def.actions
   local route = route_of(def, actions.path, routes, by_path)
-  route.methods[actions.method] = function(app, req) return act(app, req, def) end
+  for _, action in pairs(actions.names) do
+    route.methods[action.method] = function(app, req) return act(app, req, def) end
+  end
   if actions.available then
     local list = route_of(def, actions.available.path, routes, by_path)
     list.methods.GET = function(app, req) return available(app, req, def) end
