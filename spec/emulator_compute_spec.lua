@@ -55,7 +55,8 @@ describe("emulator compute kinds", function()
     it("are created, read creating then created, and deleted", function()
       local call, clock = emulator{ create_delay = 5 }
       local status, body = call("POST", "/volumes", { name = "data", size = 50, region = REGION })
-      assert.are.same({ 201, "creating", "ssd", 50 }, { status, body.volume.status, body.volume.type, body.volume.size })
+      local v = body.volume
+      assert.are.same({ 201, "creating", "ssd", 50 }, { status, v.status, v.type, v.size })
       local id = body.volume.id
       assert.are.equal("creating", status_of(call, "/volumes/" .. id, "volume"))
       clock.t = clock.t + 5
@@ -203,7 +204,8 @@ describe("emulator compute kinds", function()
       local id = active_instance(call, clock)
       local path, actions = "/instances/" .. id, "/instances/" .. id .. "/actions"
       assert.are.same({ 200, { actions = { "reset", "stop" } } }, { call("GET", actions) })
-      local steps = { { "stop", "stopping", "stopped", { "start" } }, { "start", "starting", "active", { "reset", "stop" } },
+      local steps = { { "stop", "stopping", "stopped", { "start" } },
+        { "start", "starting", "active", { "reset", "stop" } },
         { "reset", "resetting", "active", { "reset", "stop" } } }
       for _, step in ipairs(steps) do
         assert.are.equal(204, (call("POST", actions, { action = step[1] })), step[1])
@@ -306,8 +308,8 @@ describe("emulator compute kinds", function()
         body.snapshot.source_instance_id, body.snapshot.resource_id, body.snapshot.region })
       local s1 = body.snapshot.id
       assert.are.equal(201, (call("POST", "/instances/" .. b .. "/snapshots", { name = "s2" })))
-      _, body = call("GET", "/instances/" .. a .. "/snapshots")
-      assert.are.same({ 1, s1 }, { body.total_count, body.snapshots[1].id })
+      status, body = call("GET", "/instances/" .. a .. "/snapshots")
+      assert.are.same({ 200, 1, s1 }, { status, body.total_count, body.snapshots[1].id })
       assert.are.equal(2, select(2, call("GET", "/snapshots")).total_count)
       clock.t = clock.t + 1
       assert.are.equal("created", status_of(call, "/snapshots/" .. s1, "snapshot"))
@@ -357,7 +359,8 @@ describe("emulator compute kinds", function()
       local paths = { instance = "/instances/", volume = "/volumes/", floating_ip = "/floating-ips/",
         filesystem = "/filesystems/", snapshot = "/snapshots/" }
       for name, id in pairs(made) do
-        local status, text = st:handle("POST", "/_emulator" .. paths[name] .. id .. "/status", nil, '{"status":"error"}', {})
+        local status, text = st:handle("POST", "/_emulator" .. paths[name] .. id .. "/status", nil,
+          '{"status":"error"}', {})
         assert.are.equal(200, status, name .. " " .. tostring(text))
         assert.are.equal("error", status_of(call, paths[name] .. id, name), name)
       end

@@ -2,8 +2,27 @@
 -- as issue 14's examples/gpu_box.lua does it: an SSH key, a security
 -- group, a volume and an instance with both; wait until it is active;
 -- stop and start it, waiting for each; snapshot it; then tear everything
--- down in order, waiting for each deletion.
+-- down in order, waiting for each deletion. Then examples/gpu_box.lua
+-- itself: a second "up" sends no write.
 local helper = require "helper"
+
+local ROOT = assert(helper.run("pwd"):match("^(.-)\n?$"))
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Runs examples/gpu_box.lua `mode` as a user would against `emu`: its
+-- output and whether it exited 0.
+local function run_example(emu, mode)
+  local out, ok = helper.run(table.concat({ "cd", quote(ROOT), "&&", "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4",
+    "GENESISCLOUD_TOKEN=" .. quote(emu.token), "GENESISCLOUD_ENDPOINT=" .. quote(emu.endpoint),
+    "LUA_PATH=" .. quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
+    -- the lua5.4 build, as spec/examples_spec.lua runs the examples
+    "LUA_CPATH=" .. quote(ROOT .. "/build/?.so;;"),
+    "lua5.4 examples/gpu_box.lua", mode, "2>&1" }, " "))
+  return out, ok
+end
 
 local KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPe+FlnGEtg0rb07b1B8ZNDlGZ+w0MmLLT3+oPMHAl+C me@host"
 local REGION = "NORD-NO-KRS-1"
@@ -67,5 +86,24 @@ describe("a GPU box through the services, against the emulator", function()
     for _, plural in ipairs{ "instances", "volumes", "snapshots", "security_groups", "ssh_keys" } do
       assert.are.same({}, assert(c[plural]:all()), plural)
     end
+  end)
+
+  it("is what examples/gpu_box.lua does; a second up changes nothing", function()
+    local out, ok = run_example(emu, "up")
+    assert.is_true(ok, out)
+    assert.matches("created%s+instance%s+gpu%-box %(.-%), active", out)
+    assert(emu:clear_requests())
+    out, ok = run_example(emu, "up")
+    assert.is_true(ok, out)
+    for _, kind in ipairs{ "ssh key", "security group", "volume", "instance" } do
+      assert.matches("unchanged " .. kind:gsub("%s", "%%s+"), out)
+    end
+    for _, req in ipairs(assert(emu:requests())) do
+      assert.are.equal("GET", req.method, "the second up wrote: " .. req.method .. " " .. req.path)
+    end
+    out, ok = run_example(emu, "down")
+    assert.is_true(ok, out)
+    assert.matches("deleted%s+instance%s+gpu%-box\n", out)
+    assert.are.same({}, assert(c.instances:all()))
   end)
 end)
