@@ -106,4 +106,17 @@ describe("a GPU box through the services, against the emulator", function()
     assert.matches("deleted%s+instance%s+gpu%-box\n", out)
     assert.are.same({}, assert(c.instances:all()))
   end)
+
+  it("ensures an instance with a password and metadata, which are never echoed, unchanged the second time", function()
+    local spec = { name = "pw-box", hostname = "pw-box", region = REGION, type = "vcpu-2_memory-4g_disk-80g",
+      image = "9e4a1f52-7c1b-4d2e-8a51-3b6f0c2d1a02", password = "Secret123abc",
+      metadata = { startup_script = "#!/bin/sh\ntrue\n" } }
+    local box, action = assert(c.instances:ensure(spec))
+    assert.are.equal("created", action)
+    assert.is_nil(box.password)
+    local again
+    again, action = assert(c.instances:ensure(spec))
+    assert.are.same({ "unchanged", box.id }, { action, again.id })
+    assert(c.instances:delete(box.id))
+  end)
 end)
