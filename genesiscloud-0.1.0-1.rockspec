@@ -108,6 +108,7 @@ build = {
     ["genesiscloud.emulator.collection"] = "lua/genesiscloud/emulator/collection.lua",
     ["genesiscloud.emulator.control"] = "lua/genesiscloud/emulator/control.lua",
     ["genesiscloud.emulator.kinds"] = "lua/genesiscloud/emulator/kinds.lua",
+    ["genesiscloud.emulator.object_routes"] = "lua/genesiscloud/emulator/object_routes.lua",
     ["genesiscloud.emulator.behaviours"] = "lua/genesiscloud/emulator/behaviours/init.lua",
     ["genesiscloud.emulator.behaviours.availability_behaviour"] =
       "lua/genesiscloud/emulator/behaviours/availability_behaviour.lua",
@@ -116,6 +117,24 @@ build = {
       "lua/genesiscloud/emulator/behaviours/security_groups_behaviour.lua",
     ["genesiscloud.emulator.behaviours.ssh_keys_behaviour"] =
       "lua/genesiscloud/emulator/behaviours/ssh_keys_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.instances_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/instances_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.instance_links"] =
+      "lua/genesiscloud/emulator/behaviours/instance_links.lua",
+    ["genesiscloud.emulator.behaviours.volumes_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/volumes_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.snapshots_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/snapshots_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.floating_ips_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/floating_ips_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.filesystems_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/filesystems_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.quotas_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/quotas_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.reservations_behaviour"] =
+      "lua/genesiscloud/emulator/behaviours/reservations_behaviour.lua",
+    ["genesiscloud.emulator.behaviours.field_checks"] =
+      "lua/genesiscloud/emulator/behaviours/field_checks.lua",
     ["genesiscloud.emulator.ssh_public_key"] = "lua/genesiscloud/emulator/ssh_public_key.lua",
     ["genesiscloud.emulator.timestamps"] = "lua/genesiscloud/emulator/timestamps.lua",
     ["genesiscloud.emulator.transitions"] = "lua/genesiscloud/emulator/transitions.lua",

@@ -42,7 +42,7 @@ local function serve(kind, opts)
     local handler, params, allow = routes:match(method, path)
     if not handler then return params == "method" and 405 or 404, nil, { allow = allow } end
     local text = body and assert(json.encode(body))
-    local status, out, headers = handler(st, { body = text, params = params, query = {} })
+    local status, out, headers = handler(st, { method = method, body = text, params = params, query = {} })
     -- as on the wire: security groups answer pre-encoded JSON
     return status, out and assert(json.decode(assert(json.encode(out)))), headers
   end, clock
@@ -50,22 +50,43 @@ end
 
 describe("emulator kinds", function()
   it("serves every resource of the client's registry with its definition's operations", function()
-    -- the compute resources of issue 14 have definitions, not behaviours yet
-    local NOT_YET = { "instances", "volumes", "snapshots", "floating_ips", "filesystems", "quotas",
-      "reservations" }
+    -- every resource has a behaviour now
+    local NOT_YET = {}
     local unserved = {}
+    local function check_below(def, kind, compiled)
+      for name, op in pairs(compiled.actions or {}) do
+        local got = kind.actions.names[name]
+        assert.are.same({ op.path, op.method, op.expect }, { kind.actions.path, got.method, got.expect },
+          def.plural .. " action " .. name)
+      end
+      for plural, ops in pairs(compiled.nested or {}) do
+        for name, op in pairs(ops) do
+          local got = kind.nested[plural][name]
+          assert.are.same({ op.path, op.expect, op.envelope, op.list_key },
+            { got.path, got.expect, got.envelope, got.list_key }, def.plural .. " nested " .. plural .. "." .. name)
+        end
+      end
+      for name, op in pairs(compiled.calls or {}) do
+        -- a call on an operation's path and method is that operation (resize is the PATCH)
+        local got = kind.calls[name] or kind.operations.update
+        assert.are.equal(op.path, got.path, def.plural .. " call " .. name)
+      end
+    end
     local function check_served(def, kind)
       assert.is_table(kind, def.plural)
       assert.are.equal(def.path, kind.path)
       assert.are.equal(def.list_key, kind.list_key)
       local compiled, served = operation.compile(def), {}
-      for name, op in pairs(compiled) do
-        local got = kind.operations[name]
-        assert.are.same({ op.path, op.expect, op.envelope, op.list_key },
-          { got.path, got.expect, got.envelope, got.list_key }, def.plural .. "." .. name)
+      for name in pairs(operation.KINDS) do
+        local op, got = compiled[name], kind.operations[name]
+        if op then
+          assert.are.same({ op.path, op.expect, op.envelope, op.list_key },
+            { got.path, got.expect, got.envelope, got.list_key }, def.plural .. "." .. name)
+        end
       end
       for name in pairs(kind.operations) do served[name] = true end
       for name in pairs(served) do assert.is_table(compiled[name], def.plural .. "." .. name) end
+      check_below(def, kind, compiled)
     end
     for _, def in ipairs(resources) do
       local kind = app.registry[def.plural]
@@ -150,10 +171,48 @@ describe("emulator kinds", function()
     end, "emulator: security_groups: the definition's statuses and the behaviour's in_progress go together")
   end)
 
-  it("refuses a definition with actions or nested collections, which it does not serve yet", function()
-    local def = changed("ssh_keys", { actions = { path = "/ssh-keys/{id}/actions", names = { rotate = {} } } })
-    assert.has_error(function() kinds.join(def, behaviours.ssh_keys) end,
-      "emulator: ssh_keys has actions or nested collections, which the emulator does not serve yet")
+  it("serves actions, nested collections and calls where the definition puts them", function()
+    local def = changed("instances", {
+      actions = { path = "/instances/{id}/do", field = "verb", list_key = "verbs",
+        names = { stop = { to = "shutoff", expect = 202 }, start = { to = "active" }, reset = { to = "active" } } },
+      nested = { snapshots = { name = "snapshot", path = "/instances/{id}/images", envelope = false,
+        list_key = "images", operations = { list = {}, create = {} } } },
+      calls = { user_metadata = { method = "GET", path = "/instances/{id}/meta", envelope = "meta" } },
+    })
+    local kind = kinds.link(kinds.join(def, behaviours.instances), app.registry)
+    local call, clock = serve(kind)
+    local _, body = call("POST", "/instances", { name = "b", hostname = "b", type = "vcpu-2_memory-4g_disk-80g",
+      image = "debian", region = "NORD-NO-KRS-1", password = "Secret123abc" })
+    local id = body.instance.id
+    clock.t = T0 + 1
+    local status
+    status, body = call("POST", "/instances/" .. id .. "/images", { name = "s" })
+    assert.are.same({ 201, "s" }, { status, body.name }) -- bare
+    status, body = call("GET", "/instances/" .. id .. "/images")
+    assert.are.same({ 200, 1 }, { status, #body.images })
+    assert.are.same({ 200, { verbs = { "reset", "stop" } } }, { call("GET", "/instances/" .. id .. "/do") })
+    assert.are.equal(202, (call("POST", "/instances/" .. id .. "/do", { verb = "stop" })))
+    assert.are.equal(400, (call("POST", "/instances/" .. id .. "/do", { action = "start" })))
+    status, body = call("GET", "/instances/" .. id)
+    assert.are.same({ 200, "shutoff" }, { status, body.instance.status })
+    assert.are.same({ 200, { meta = {} } }, { call("GET", "/instances/" .. id .. "/meta") })
+    assert.are.equal(404, (call("GET", "/instances/" .. id .. "/actions")))
+  end)
+
+  it("refuses actions, nested collections and calls that have no behaviour", function()
+    local cases = {
+      { { actions = { path = "/ssh-keys/{id}/actions", names = { rotate = {} } } }, "action rotate" },
+      { { nested = { things = { name = "thing", path = "/ssh-keys/{id}/things", list_key = "things",
+        operations = { list = {} } } } }, "nested things" },
+      { { calls = { probe = { path = "/ssh-keys/{id}/probe", envelope = false } } }, "call probe" },
+    }
+    for _, case in ipairs(cases) do
+      assert.has_error(function() kinds.join(changed("ssh_keys", case[1]), behaviours.ssh_keys) end,
+        "emulator: ssh_keys: " .. case[2] .. " has no behaviour")
+    end
+    local nested = changed("instances", {})
+    assert.has_error(function() kinds.link(kinds.join(nested, behaviours.instances), {}) end,
+      "emulator: instances: nested snapshots is not a served kind")
   end)
 
   it("refuses a behaviour without a resource and leaves a resource without one unserved", function()

@@ -295,7 +295,7 @@ function App:hostile_route(method, relative)
   local def = route.resource
   return {
     list = route.list == true and method == "GET",
-    list_key = def.list_key or groups.list.list_key,
+    list_key = route.list_key or def.list_key or groups.list.list_key,
     envelope = route.envelopes[method],
   }
 end

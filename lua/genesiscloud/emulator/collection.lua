@@ -17,6 +17,7 @@ local collection = {}
 local function not_found(def)
   return reply.error("not_found", def.title .. " not found")
 end
+collection.not_found = not_found
 
 -- A single object's answer to operation `op`: its success status, the
 -- object under the operation's envelope or bare.
@@ -24,27 +25,43 @@ local function answer(op, value)
   if op.envelope then return op.expect, { [op.envelope] = value } end
   return op.expect, value
 end
+collection.answer = answer
 
-local function show(def, record)
+-- The record as the API shows it (`app`: behaviours that show links read
+-- the other kinds' records).
+local function show(def, record, app)
   if def.encoded then return def.encoded(record) end
-  return def.represent(record)
+  return def.represent(record, app)
 end
+collection.show = show
 
 -- The record as operation `op_name` of its kind answers it.
-local function one(def, record, op_name)
-  return answer(def.operations[op_name], show(def, record))
+local function one(def, record, op_name, app)
+  return answer(def.operations[op_name], show(def, record, app))
 end
 collection.one = one
 
-local function decode_body(def, req, mode)
+-- The request's body as a JSON object, or nil and a message.
+local function body_object(req)
   local body, err = json.decode(req.body)
   if body == nil then
     return nil, "request body must be a JSON object (" .. tostring(err) .. ")"
   end
   local problem = checks.object_body(body)
   if problem then return nil, problem end
-  return def.check(body, mode)
+  return body
 end
+collection.body_object = body_object
+
+-- The fields the request writes, checked by `check(body, mode, app,
+-- record)`: the fields, or nil, a message and the error kind (a 400
+-- unless the check says otherwise).
+local function decode_body(check, req, mode, app, record)
+  local body, err = body_object(req)
+  if not body then return nil, err end
+  return check(body, mode, app, record)
+end
+collection.decode_body = decode_body
 
 -- Is the record's delete pending (it reads "deleting")?
 local function deleting(record)
@@ -59,6 +76,14 @@ local function begin(app, def, record, step)
   app.store:transition(def.name, record.id, t.status, transitions.progression(app.config, def, step), t.to)
   return true
 end
+collection.begin = begin
+
+-- Stores a new record of kind `def` and starts its create step.
+function collection.insert(app, def, record)
+  record = app.store:insert(def.name, record)
+  begin(app, def, record, "create")
+  return record
+end
 
 -- Where a page's items start (1-based) and how many there are (0 past
 -- the end).
@@ -71,8 +96,7 @@ local function page_window(total, page, per_page)
   return 1, 0
 end
 
-local function page_answer(def, items, total, page, per_page)
-  local op = def.operations.list
+local function page_answer(op, items, total, page, per_page)
   return op.expect, { [op.list_key] = items, total_count = total, page = page, per_page = per_page }
 end
 
@@ -83,35 +107,49 @@ local function list_stored(app, req, def)
   local items = json.array()
   local first, n = page_window(total, page, per_page)
   if n > 0 then
-    for i, record in ipairs(app.store:slice(def.name, first, n)) do items[i] = show(def, record) end
+    for i, record in ipairs(app.store:slice(def.name, first, n)) do items[i] = show(def, record, app) end
   end
-  return page_answer(def, items, total, page, per_page)
+  return page_answer(def.operations.list, items, total, page, per_page)
+end
+
+-- One page of `records` (all of them, in order) as list operation `op`
+-- answers it, each shown as kind `def` shows it; a 400 for bad page
+-- parameters.
+function collection.page_of(app, req, def, op, records)
+  local page, per_page = checks.page_params(req.query)
+  if not page then return reply.error("bad_request", per_page) end
+  local items = json.array()
+  local first, n = page_window(#records, page, per_page)
+  for i = 1, n do items[i] = show(def, records[first + i - 1], app) end
+  return page_answer(op, items, #records, page, per_page)
 end
 
 local function list_catalog(_, req, def)
-  local page, per_page = checks.page_params(req.query)
-  if not page then return reply.error("bad_request", per_page) end
+  local op = def.operations.list
   local selected, err = def.select(req.query)
   if not selected then return reply.error("bad_request", err) end
+  -- a list answered whole (quotas): no pages
+  if op.paginated == false then return op.expect, { [op.list_key] = json.array{ table.unpack(selected) } } end
+  local page, per_page = checks.page_params(req.query)
+  if not page then return reply.error("bad_request", per_page) end
   local total = #selected
   local items = json.array()
   local first, n = page_window(total, page, per_page)
   for i = 1, n do items[i] = selected[first + i - 1] end
-  return page_answer(def, items, total, page, per_page)
+  return page_answer(op, items, total, page, per_page)
 end
 
 local function create(app, req, def)
-  local fields, err = decode_body(def, req, "create")
-  if not fields then return reply.error("bad_request", err) end
-  local record = app.store:insert(def.name, def.new_record(fields, app.store:now()))
-  begin(app, def, record, "create")
-  return one(def, record, "create")
+  local fields, err, kind = decode_body(def.check, req, "create", app)
+  if not fields then return reply.error(kind or "bad_request", err) end
+  local record = collection.insert(app, def, def.new_record(fields, app.store:now(), app))
+  return one(def, record, "create", app)
 end
 
 local function get(app, req, def)
   local record = app.store:read(def.name, req.params[def.operations.get.param])
   if not record then return not_found(def) end
-  return one(def, record, "get")
+  return one(def, record, "get", app)
 end
 
 local function get_catalog(_, req, def)
@@ -124,15 +162,15 @@ end
 local function update(app, req, def, mode)
   local record = app.store:get(def.name, req.params[def.operations.update.param])
   if not record then return not_found(def) end
-  local fields, err = decode_body(def, req, mode)
-  if not fields then return reply.error("bad_request", err) end
+  local fields, err, kind = decode_body(def.check, req, mode, app, record)
+  if not fields then return reply.error(kind or "bad_request", err) end
   if deleting(record) then
     return reply.error("conflict", def.title .. " is being deleted")
   end
-  def.update_record(record, fields, app.store:now())
+  def.update_record(record, fields, app.store:now(), app)
   record._json = nil
   begin(app, def, record, "update")
-  return one(def, record, "update")
+  return one(def, record, "update", app)
 end
 
 -- Does `put_405` (true, or a list of plurals) refuse PUT for this kind?
@@ -156,8 +194,14 @@ end
 local function delete(app, req, def)
   local record = app.store:get(def.name, req.params[def.operations.delete.param])
   if not record then return not_found(def) end
+  if deleting(record) then return def.operations.delete.expect end
+  -- a link the API guards (an attached volume, a protected instance)
+  if def.refuse_delete then
+    local refused, message = def.refuse_delete(record, app)
+    if refused then return reply.error(refused, message) end
+  end
   -- deleting twice while the first delete is pending changes nothing
-  if not deleting(record) and not begin(app, def, record, "delete") then
+  if not begin(app, def, record, "delete") then
     app.store:remove(def.name, record.id)
   end
   return def.operations.delete.expect
@@ -215,6 +259,10 @@ function collection.routes(def)
       route.methods.PUT = bind(def, put, table.concat(allow, ", "))
       route.put = nil
     end
+  end
+  -- actions, nested collections and calls: below one object
+  for _, route in ipairs(require("genesiscloud.emulator.object_routes").routes(def)) do
+    routes[#routes + 1] = route
   end
   return routes
 end

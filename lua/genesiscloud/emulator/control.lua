@@ -52,7 +52,7 @@ local function set_status(app, req, def)
     if err == "not found" then return reply.error("not_found", def.title .. " not found") end
     return reply.error("bad_request", err)
   end
-  return collection.one(def, record, "get")
+  return collection.one(def, record, "get", app)
 end
 
 -- Every control route, with a status route for each kind of `registry`

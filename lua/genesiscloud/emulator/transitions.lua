@@ -9,7 +9,8 @@
 --                    list pages show the status without counting
 --
 -- `create_delay`, `update_delay` and `delete_delay` are the seconds of
--- every kind's steps; the `transitions` setting overrides them per kind:
+-- every kind's steps (an action's: `update_delay`); the `transitions`
+-- setting overrides them per kind:
 --   { security_groups = { create = { reads = 2 }, delete = "immediate" } }
 
 local json = require "genesiscloud.emulator.wire_json"
@@ -44,6 +45,14 @@ function transitions.check_step(value, where)
   return { reads = count }
 end
 
+-- The steps of a kind, sorted, for messages.
+local function steps_of(def)
+  local out = {}
+  for step in pairs(def.transitions) do out[#out + 1] = step end
+  table.sort(out)
+  return table.concat(out, ", ")
+end
+
 -- The `transitions` setting: { <plural> = { <step> = progression or
 -- null } } for the kinds of `registry` that have statuses. Returns the
 -- normalised table (null kept: it clears an override), or nil and a message.
@@ -62,7 +71,7 @@ function transitions.check(value, registry)
     out[plural] = {}
     for step, progression in pairs(steps) do
       local where = "transitions." .. plural .. "." .. tostring(step)
-      if not def.transitions[step] then return nil, where .. ": no such step (create, update, delete)" end
+      if not def.transitions[step] then return nil, where .. ": no such step (" .. steps_of(def) .. ")" end
       if progression == json.null or progression == false then
         out[plural][step] = json.null
       else
@@ -109,7 +118,8 @@ function transitions.progression(config, def, step)
   local steps = config.transitions[def.plural]
   local p = steps and steps[step]
   if p then return p end
-  return { seconds = config[STEP_DELAY[step]] }
+  -- an action (start, stop, reset) takes as long as an update
+  return { seconds = config[STEP_DELAY[step] or "update_delay"] }
 end
 
 return transitions

@@ -24,6 +24,10 @@ local TYPES = {
   { "vcpu-32_memory-192g_disk-80g_nvidia3090-8", 0 },
 }
 
+-- The instance types the emulator knows, in order (instances check theirs).
+M.INSTANCE_TYPES = {}
+for i, t in ipairs(TYPES) do M.INSTANCE_TYPES[i] = t[1] end
+
 local function instance_types(position)
   local out = json.array()
   for i, t in ipairs(TYPES) do

@@ -151,6 +151,16 @@ function M.update_record(record, fields, now)
   record.updated_at = now
 end
 
+-- A group an instance uses cannot be deleted (409).
+function M.refuse_delete(record, app)
+  for _, instance in ipairs(app.store:list("instance")) do
+    for _, id in ipairs(instance.security_group_ids) do
+      if id == record.id then return "conflict", "Security group is in use by instance " .. instance.id end
+    end
+  end
+  return nil
+end
+
 local function represent_rule(rule)
   local out = {}
   for k, v in pairs(rule) do out[k] = v end
