@@ -307,8 +307,8 @@ describe("emulator api_version over HTTP", function()
   end)
 
   it("emulator.start refuses an unknown api_version", function()
-    local emulator = require "genesiscloud.emulator"
-    local emu, err = emulator.start{ token = "t", api_version = "2022" }
+    local emulator_module = require "genesiscloud.emulator"
+    local emu, err = emulator_module.start{ token = "t", api_version = "2022" }
     assert.is_nil(emu)
     assert.matches("api_version", err)
   end)
