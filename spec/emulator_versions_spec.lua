@@ -169,6 +169,36 @@ describe("emulator api_version", function()
       assert.are.equal("active", select(2, call("GET", "/volumes")).volumes[1].status)
     end)
 
+    it("shows the 2023-07 fields: none added since, a snapshot's size in bytes as a string", function()
+      local call, clock, st = emulator("2023-07")
+      local _, key = call("POST", "/ssh-keys", { name = "k", value = KEY })
+      assert.is_nil(key.updated_at)
+      local _, group = call("POST", "/security-groups", { name = "g", rules = RULES })
+      assert.are.same({ nil, nil, "g" }, { group.security_group.is_internal, group.security_group.updated_at,
+        group.security_group.name })
+      local _, vol = call("POST", "/volumes", { name = "v", description = "d", size = 5 })
+      assert.are.same({ nil, 5 }, { vol.volume.type, vol.volume.size })
+      local _, inst = call("POST", "/instances", instance_body())
+      local i = inst.instance
+      assert.are.same({ "dynamic", "box" }, { i.public_ip_type, i.hostname })
+      assert.is_nil(i.dns_name or i.disk_size or i.os_type or i.is_protected)
+      clock.t = clock.t + 1
+      local _, snap = call("POST", "/instances/" .. i.id .. "/snapshots", { name = "s" })
+      local sn = snap.snapshot
+      assert.are.same({ i.id, "85899345920" }, { sn.resource_id, sn.size })
+      assert.is_nil(sn.source_instance_id or sn.os_type or sn.updated_at)
+      local _, images = call("GET", "/images")
+      assert.is_nil(images.images[1].updated_at or images.images[1].os_type)
+      assert.is_string(images.images[1].name)
+      -- the same records under "any" show today's fields
+      assert.is_true(st:configure{ api_version = "any" })
+      local _, again = call("GET", "/snapshots/" .. sn.id)
+      assert.are.same({ 80, i.id }, { again.snapshot.size, again.snapshot.source_instance_id })
+      assert.is_string(again.snapshot.updated_at)
+      local _, g = call("GET", "/security-groups/" .. group.security_group.id)
+      assert.are.equal(false, g.security_group.is_internal)
+    end)
+
     it("deletes volumes and snapshots at once: 2023-07 has no deleting status for them", function()
       local call = emulator("2023-07", { delete_delay = 5 })
       local _, vol = call("POST", "/volumes", { name = "v", description = "d", size = 5 })

@@ -110,10 +110,38 @@ local function names_2023_07(def)
   return names
 end
 
---- The status `status` of kind `def` as `version` names it.
-function api_version.status(version, def, status)
-  if version ~= "2023-07" or type(status) ~= "string" then return status end
-  return names_2023_07(def)[status] or status
+-- The fields each object gained after the 2023-07 contract (its schemas'
+-- properties), left out under "2023-07".
+local ADDED_SINCE = {
+  ssh_keys = { "updated_at" },
+  security_groups = { "is_internal", "updated_at" },
+  volumes = { "type", "updated_at" },
+  snapshots = { "os_type", "source_instance_id", "source_snapshot_id", "updated_at" },
+  instances = { "disk_size", "dns_name", "floating_ip", "is_protected", "os_type", "reservation_id" },
+  images = { "family", "os_type", "slug", "updated_at", "versions" },
+}
+local GIB = 1024 * 1024 * 1024
+
+-- The 2023-07 form of a snapshot: `size` a string of bytes (today an
+-- integer of GiB); an instance: `public_ip_type` (required then).
+local function reshape_2023_07(def, out)
+  for _, field in ipairs(ADDED_SINCE[def.plural] or {}) do out[field] = nil end
+  if def.plural == "snapshots" and math.type(out.size) == "integer" then
+    out.size = tostring(out.size * GIB)
+  elseif def.plural == "instances" and out.public_ip_type == nil then
+    out.public_ip_type = "dynamic"
+  end
+end
+
+--- The object `object` of kind `def` as `version` shows it: under
+-- "2023-07" a copy with its status names and fields; otherwise itself.
+function api_version.shape(version, def, object)
+  if version ~= "2023-07" or type(object) ~= "table" then return object end
+  local out = {}
+  for k, v in pairs(object) do out[k] = v end
+  if type(out.status) == "string" then out.status = names_2023_07(def)[out.status] or out.status end
+  reshape_2023_07(def, out)
+  return out
 end
 
 --- Does a delete of kind `def` go through its deleting status under

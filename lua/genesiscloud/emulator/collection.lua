@@ -30,16 +30,12 @@ collection.answer = answer
 
 -- The record as the API shows it (`app`: behaviours that show links read
 -- the other kinds' records).
--- (security groups answer cached JSON: their statuses are the same in
--- every version.)
+-- (security groups answer cached JSON, except under 2023-07, whose
+-- fields differ.)
 local function show(def, record, app)
-  if def.encoded then return def.encoded(record) end
-  local out = def.represent(record, app)
   local version = app and app.config.api_version
-  if version and type(out) == "table" and out.status ~= nil then
-    out.status = api_version.status(version, def, out.status)
-  end
-  return out
+  if def.encoded and version ~= "2023-07" then return def.encoded(record) end
+  return api_version.shape(version, def, def.represent(record, app))
 end
 collection.show = show
 
@@ -132,7 +128,7 @@ function collection.page_of(app, req, def, op, records)
   return page_answer(op, items, #records, page, per_page)
 end
 
-local function list_catalog(_, req, def)
+local function list_catalog(app, req, def)
   local op = def.operations.list
   local selected, err = def.select(req.query)
   if not selected then return reply.error("bad_request", err) end
@@ -143,7 +139,8 @@ local function list_catalog(_, req, def)
   local total = #selected
   local items = json.array()
   local first, n = page_window(total, page, per_page)
-  for i = 1, n do items[i] = selected[first + i - 1] end
+  local version = app.config.api_version
+  for i = 1, n do items[i] = api_version.shape(version, def, selected[first + i - 1]) end
   return page_answer(op, items, total, page, per_page)
 end
 
