@@ -21,6 +21,7 @@ local registry = require("genesiscloud.emulator.kinds").all()
 local collection = require "genesiscloud.emulator.collection"
 local control = require "genesiscloud.emulator.control"
 local transitions = require "genesiscloud.emulator.transitions"
+local api_version = require "genesiscloud.emulator.api_version"
 
 local app = {}
 
@@ -35,6 +36,7 @@ local CONFIG = {
   update_delay = { default = 1, check = "delay" },
   delete_delay = { default = 0, check = "delay" },
   put_405 = { default = false, check = "put_405" },
+  api_version = { default = api_version.DEFAULT, check = "api_version" },
   transitions = { check = "transitions" }, -- default: {} (no override)
   fault_seed = { check = "fault" }, -- default: `seed`, else from the time
 }
@@ -84,6 +86,8 @@ local function check_config(key, value)
     return transitions.check(value, registry)
   elseif spec.check == "put_405" then
     return check_put_405(value)
+  elseif spec.check == "api_version" then
+    return api_version.check(value)
   elseif type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
     return nil, key .. " must be a number of seconds >= 0"
   end
@@ -232,6 +236,9 @@ local function dispatch(self, routes, method, path, req)
     end
     return reply.error("invalid_route")
   end
+  -- a route or method the API version in play does not have
+  local status, body, headers = api_version.refuse(self.config.api_version, allow, method)
+  if status then return status, body, headers end
   req.params = params
   return handler(self, req)
 end

@@ -11,6 +11,7 @@ local json = require "genesiscloud.emulator.wire_json"
 local checks = require "genesiscloud.emulator.request_checks"
 local reply = require "genesiscloud.emulator.reply"
 local transitions = require "genesiscloud.emulator.transitions"
+local api_version = require "genesiscloud.emulator.api_version"
 
 local collection = {}
 
@@ -29,9 +30,12 @@ collection.answer = answer
 
 -- The record as the API shows it (`app`: behaviours that show links read
 -- the other kinds' records).
+-- (security groups answer cached JSON, except under 2023-07, whose
+-- fields differ.)
 local function show(def, record, app)
-  if def.encoded then return def.encoded(record) end
-  return def.represent(record, app)
+  local version = app and app.config.api_version
+  if def.encoded and version ~= "2023-07" then return def.encoded(record) end
+  return api_version.shape(version, def, def.represent(record, app))
 end
 collection.show = show
 
@@ -124,7 +128,7 @@ function collection.page_of(app, req, def, op, records)
   return page_answer(op, items, #records, page, per_page)
 end
 
-local function list_catalog(_, req, def)
+local function list_catalog(app, req, def)
   local op = def.operations.list
   local selected, err = def.select(req.query)
   if not selected then return reply.error("bad_request", err) end
@@ -135,11 +139,16 @@ local function list_catalog(_, req, def)
   local total = #selected
   local items = json.array()
   local first, n = page_window(total, page, per_page)
-  for i = 1, n do items[i] = selected[first + i - 1] end
+  local version = app.config.api_version
+  for i = 1, n do items[i] = api_version.shape(version, def, selected[first + i - 1]) end
   return page_answer(op, items, total, page, per_page)
 end
 
 local function create(app, req, def)
+  local body, problem = body_object(req)
+  if not body then return reply.error("bad_request", problem) end
+  local missing = api_version.required_on_create(app.config.api_version, def, body)
+  if missing then return reply.error("bad_request", missing .. " is required") end
   local fields, err, kind = decode_body(def.check, req, "create", app)
   if not fields then return reply.error(kind or "bad_request", err) end
   local record = collection.insert(app, def, def.new_record(fields, app.store:now(), app))
@@ -201,7 +210,7 @@ local function delete(app, req, def)
     if refused then return reply.error(refused, message) end
   end
   -- deleting twice while the first delete is pending changes nothing
-  if not begin(app, def, record, "delete") then
+  if not (api_version.shows_deleting(app.config.api_version, def) and begin(app, def, record, "delete")) then
     app.store:remove(def.name, record.id)
   end
   return def.operations.delete.expect
@@ -226,7 +235,7 @@ end
 local function add_operation(def, op, routes, by_path)
   local route = by_path[op.path]
   if not route then
-    route = { pattern = op.path, methods = {}, envelopes = {}, resource = def, list = false }
+    route = { pattern = op.path, methods = {}, envelopes = {}, ops = {}, resource = def, list = false }
     by_path[op.path] = route
     routes[#routes + 1] = route
   end
@@ -238,6 +247,7 @@ local function add_operation(def, op, routes, by_path)
       route.methods[method] = bind(def, handler, UPDATE_MODE[method])
     end
     route.envelopes[method] = op.envelope
+    route.ops[method] = op.name
   end
   if op.name == "list" then route.list, route.list_key = true, op.list_key end
 end

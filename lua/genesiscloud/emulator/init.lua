@@ -42,7 +42,7 @@ local tointeger = math.tointeger or function(x) return x end
 
 local DEFAULT_TIMEOUT = 5
 local OPTIONS = { "host", "port", "token", "create_delay", "update_delay", "delete_delay", "put_405", "seed",
-  "tls_cert", "tls_key", "request_timeout", "transitions" }
+  "tls_cert", "tls_key", "request_timeout", "transitions", "api_version" }
 -- Fault settings, checked by the server's own rules (app.check_config),
 -- and how each becomes a command-line flag.
 local FAULT_FLAGS = {
@@ -317,6 +317,11 @@ local function check_values(opts)
   if opts.put_405 ~= nil and type(opts.put_405) ~= "boolean" and type(opts.put_405) ~= "table" then
     return nil, "put_405 must be a boolean or a list of kinds"
   end
+  -- the same list as api_version.lua's, which needs Lua 5.3
+  local v = opts.api_version
+  if v ~= nil and v ~= "any" and v ~= "2023-07" and v ~= "current" then
+    return nil, "api_version must be one of any, 2023-07, current"
+  end
   for _, k in ipairs{ "lua", "script", "stderr", "host" } do
     if opts[k] ~= nil and (type(opts[k]) ~= "string" or opts[k] == "") then
       return nil, k .. " must be a non-empty string"
@@ -386,6 +391,7 @@ local function command_line(opts, token)
     flag("--put-405", opts.put_405 or nil)
   end
   for _, t in ipairs(transition_flags(opts.transitions)) do flag("--transition", t) end
+  flag("--api-version", opts.api_version)
   flag("--seed", opts.seed)
   flag("--request-timeout", opts.request_timeout)
   for _, f in ipairs(FAULT_FLAGS) do

@@ -16,12 +16,17 @@
 local json = require "genesiscloud.emulator.wire_json"
 local reply = require "genesiscloud.emulator.reply"
 local collection = require "genesiscloud.emulator.collection"
+local api_version = require "genesiscloud.emulator.api_version"
 
 local object_routes = {}
 
-local function sorted_names(t)
+-- The names of `t`, sorted; with `version` and `def`, only the actions
+-- that version has.
+local function sorted_names(t, version, def)
   local out = {}
-  for name in pairs(t) do out[#out + 1] = name end
+  for name in pairs(t) do
+    if not version or api_version.has_action(version, def, name) then out[#out + 1] = name end
+  end
   table.sort(out)
   return out
 end
@@ -41,10 +46,11 @@ local function act(app, req, def)
   local body, err = collection.body_object(req)
   if not body then return reply.error("bad_request", err) end
   local name = body[actions.field]
-  local action = type(name) == "string" and actions.names[name]
+  local version = app.config.api_version
+  local action = type(name) == "string" and api_version.has_action(version, def, name) and actions.names[name]
   if not action then
     return reply.error("bad_request", actions.field .. " must be one of "
-      .. table.concat(sorted_names(actions.names), ", "))
+      .. table.concat(sorted_names(actions.names, version, def), ", "))
   end
   if not allowed(action, record.status) then
     return reply.error("conflict", ("%s is %s: %s needs it %s"):format(def.title, tostring(record.status), name,
@@ -64,7 +70,7 @@ local function available(app, req, def)
   local record = app.store:get(def.name, req.params[actions.param])
   if not record then return collection.not_found(def) end
   local out = json.array()
-  for _, name in ipairs(sorted_names(actions.names)) do
+  for _, name in ipairs(sorted_names(actions.names, app.config.api_version, def)) do
     if allowed(actions.names[name], record.status) then out[#out + 1] = name end
   end
   return actions.available.expect, { [actions.available.list_key] = out }
@@ -109,7 +115,7 @@ end
 local function route_of(def, path, routes, by_path)
   local route = by_path[path]
   if not route then
-    route = { pattern = path, methods = {}, envelopes = {}, resource = def, list = false }
+    route = { pattern = path, methods = {}, envelopes = {}, ops = {}, resource = def, list = false }
     by_path[path] = route
     routes[#routes + 1] = route
   end
@@ -121,10 +127,12 @@ local function add_actions(def, routes, by_path)
   local route = route_of(def, actions.path, routes, by_path)
   for _, action in pairs(actions.names) do
     route.methods[action.method] = function(app, req) return act(app, req, def) end
+    route.ops[action.method] = "actions"
   end
   if actions.available then
     local list = route_of(def, actions.available.path, routes, by_path)
     list.methods.GET = function(app, req) return available(app, req, def) end
+    list.ops.GET = "actions"
   end
 end
 
@@ -132,11 +140,13 @@ local function add_nested(def, nested, routes, by_path)
   if nested.list then
     local route = route_of(def, nested.list.path, routes, by_path)
     route.methods.GET = function(app, req) return list_nested(app, req, def, nested) end
+    route.ops.GET = "nested"
     route.list, route.list_key = true, nested.list.list_key
   end
   if nested.create then
     local route = route_of(def, nested.create.path, routes, by_path)
     route.methods.POST = function(app, req) return create_nested(app, req, def, nested) end
+    route.ops.POST = "nested"
     route.envelopes.POST = nested.create.envelope
   end
 end
@@ -154,6 +164,7 @@ function object_routes.routes(def)
     local route = route_of(def, call.path, routes, by_path)
     route.methods[call.method] = function(app, req) return run_call(app, req, def, call) end
     route.envelopes[call.method] = call.envelope
+    route.ops[call.method] = name
   end
   return routes
 end

@@ -7,6 +7,7 @@
 local json = require "genesiscloud.emulator.wire_json"
 local checks = require "genesiscloud.emulator.request_checks"
 local iso8601 = require("genesiscloud.emulator.timestamps").iso8601
+local field_checks = require "genesiscloud.emulator.behaviours.field_checks"
 
 local present = checks.present
 
@@ -119,6 +120,10 @@ function M.check(body, mode)
     if not out.rules then return nil, err end
   elseif required then
     return nil, "rules is required"
+  end
+  -- a region the emulator does not know is a 400, never stored
+  if present(body.region) and not field_checks.region(body.region, "region") then
+    return nil, select(2, field_checks.region(body.region, "region"))
   end
   out.extra = checks.extra_fields(body, KNOWN)
   return out
