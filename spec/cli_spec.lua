@@ -93,8 +93,9 @@ describe("genesiscloud (command line)", function()
     return { out = slurp(OUT), err = slurp(ERR), code = code, command = command }
   end
 
+  -- r.err may be missing (json{ out = text }); format's %s takes nil on 5.4 only.
   local function show(r)
-    return ("exit %s\n--- stdout\n%s--- stderr\n%s"):format(tostring(r.code), r.out, r.err)
+    return ("exit %s\n--- stdout\n%s--- stderr\n%s"):format(tostring(r.code), r.out or "", r.err or "")
   end
 
   local function ok(r)

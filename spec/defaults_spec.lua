@@ -46,10 +46,11 @@ local function documented_options()
   return found
 end
 
--- A literal default as LDoc's `[opt=...]` writes it.
+-- A literal default as LDoc's `[opt=...]` writes it: 30, not 30.0 (before
+-- Lua 5.3 there are no integers and tostring(30) is already "30").
 local function literal(value)
   if type(value) == "string" then return '"' .. value .. '"' end
-  return tostring(math.tointeger(value) or value)
+  return tostring(math.tointeger and math.tointeger(value) or value)
 end
 
 describe("documented defaults", function()

@@ -5,6 +5,7 @@
 local helper = require "helper"
 local genesiscloud = helper.genesiscloud
 local operation = require "genesiscloud.service.operation"
+local errors = require "genesiscloud.errors"
 
 local function widgets(extra)
   local def = {
@@ -281,17 +282,25 @@ describe("a resource with actions and a nested collection", function()
   end)
 
   it("raises its errors in raise mode", function()
+    -- The error object, or on PUC Lua 5.1 its one line (errors.raises_strings).
+    local function raised(kind, line, ok, err)
+      assert.is_false(ok)
+      if errors.raises_strings then
+        assert.are.equal(line, err)
+        return {}
+      end
+      assert.are.equal(kind, err.kind)
+      assert.are.equal(line, tostring(err))
+      return err
+    end
     local r = new{ errors = "raise" }
-    local ok, err = pcall(r.start_widget, r, "missing")
-    assert.is_false(ok)
-    assert.are.equal("api", err.kind)
-    assert.are.equal(404, err.status)
-    ok, err = pcall(r.widgets.snapshots, r.widgets, "bare")
-    assert.is_false(ok)
-    assert.are.equal("decode", err.kind)
-    ok, err = pcall(r.create_widget_snapshot, r, "w-1", {})
-    assert.is_false(ok)
-    assert.are.equal("validation", err.kind)
+    local err = raised("api", "genesiscloud: POST /widgets/missing/actions: 404 (not_found) widget not found",
+      pcall(r.start_widget, r, "missing"))
+    if not errors.raises_strings then assert.are.equal(404, err.status) end
+    raised("decode", "genesiscloud: GET /widgets/bare/snapshots: decode: the response has no 'snapshots' list",
+      pcall(r.widgets.snapshots, r.widgets, "bare"))
+    raised("validation", "genesiscloud: validation: name is required",
+      pcall(r.create_widget_snapshot, r, "w-1", {}))
     assert.is_true(r:reset_widget("w-1"))
     r:close()
   end)
