@@ -144,7 +144,7 @@ return {
 
   -- ---- emulator --------------------------------------------------------
   { id = "emulator-create-200", file = "lua/genesiscloud/emulator/collection.lua",
-    from = 'return one(def, record, "create")', to = 'return one(def, record, "get")',
+    from = 'return one(def, record, "create", app)', to = 'return one(def, record, "get", app)',
     specs = { "emulator_app", "emulator", "contract" },
     bug = "the emulator answers a create with 200 instead of 201" },
   { id = "emulator-update-put-only", file = "lua/genesiscloud/emulator/kinds.lua",
