@@ -159,6 +159,25 @@ describe("genesiscloud commands of the compute resources", function()
     assert.are.equal("table", type(meta))
   end)
 
+  it("instances update by name sends a PATCH of the flags given; a protected one is not deleted", function()
+    requests()
+    assert.is_true(json(cli{ "-o", "json", "instances", "update", "box", "--is-protected", "true" }).is_protected)
+    assert.are.same({ is_protected = true }, last_body("PATCH"))
+    local r = failed(cli{ "-o", "table", "instances", "delete", "box" }, 1, "is protected")
+    assert.are.equal("", r.out)
+    assert.is_false(json(cli{ "-o", "json", "instances", "update", box.id, "--is-protected", "false" }).is_protected)
+    failed(cli{ "instances", "update", "box", "--is-protected", "yes" }, 2, "must be one of 'true', 'false'")
+  end)
+
+  it("instances --help names every command made from the definition", function()
+    local out = ok(cli{ "instances", "--help" }).out
+    local commands = { "start", "stop", "reset", "actions", "snapshots", "create%-snapshot", "user%-metadata" }
+    for _, command in ipairs(commands) do
+      assert.matches("\n   " .. command .. " ", out)
+    end
+    assert.matches("%-%-size SIZE", ok(cli{ "filesystems", "resize", "--help" }).out)
+  end)
+
   it("quotas and reservations list (one request each, no pages)", function()
     requests()
     local quotas = json(cli{ "-o", "json", "quotas", "list" })
