@@ -147,6 +147,7 @@ build = {
     ["genesiscloud.cli.parser"] = "lua/genesiscloud/cli/parser.lua",
     ["genesiscloud.cli.commands.emulator_passthrough"] = "lua/genesiscloud/cli/commands/emulator_passthrough.lua",
     ["genesiscloud.cli.commands.resource"] = "lua/genesiscloud/cli/commands/resource.lua",
+    ["genesiscloud.cli.commands.resource_calls"] = "lua/genesiscloud/cli/commands/resource_calls.lua",
     ["genesiscloud.cli.commands.sg"] = "lua/genesiscloud/cli/commands/sg.lua",
     ["genesiscloud.cli.commands.sg_apply"] = "lua/genesiscloud/cli/commands/sg_apply.lua",
     ["genesiscloud.cli.commands.sg_apply_file"] = "lua/genesiscloud/cli/commands/sg_apply_file.lua",

@@ -110,7 +110,7 @@ function main.run(argv, opts)
       fail.raise("standard output is closed: nothing could be printed, nothing was done")
     end
     local ctx = { args = args, out = out, err = err_out, bin_dir = opts.bin_dir,
-      definition = route.definition,
+      definition = route.definition, detail = route.detail,
       command = args.command .. (args.subcommand and " " .. args.subcommand or "") }
     function ctx.client() return (opts.client or config.client)(args, err_out) end
     if not emulator then ctx.format = config.output_format(args) end

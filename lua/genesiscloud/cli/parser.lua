@@ -134,9 +134,10 @@ local function builder(fullnames, routes)
     fullnames[cmd] = fullnames[parent] .. " " .. name
     return cmd
   end
-  -- `path`: the command as typed ("sg list"); `module`, `fn`: what runs it
-  function build.route(path, module, fn, definition)
-    routes[path] = { module = module, fn = fn, definition = definition }
+  -- `path`: the command as typed ("sg list"); `module`, `fn`: what runs it;
+  -- `detail`: what else it needs (which action, call or nested collection)
+  function build.route(path, module, fn, definition, detail)
+    routes[path] = { module = module, fn = fn, definition = definition, detail = detail }
   end
   return build
 end

@@ -28,7 +28,7 @@ local function flag_name(key)
   return "--" .. key:gsub("_", "-")
 end
 
-local function sorted_keys(t)
+function resource.sorted_keys(t)
   local keys = {}
   for k in pairs(t or {}) do keys[#keys + 1] = k end
   table.sort(keys)
@@ -81,12 +81,26 @@ local function number_value(flag, spec)
   end
 end
 
--- The flag of one field or query key on `cmd` (target `prefix .. key`);
--- nil for a type the command line cannot give (an object).
-local function value_flag(cmd, key, spec, prefix, required)
-  local flag = flag_name(key)
-  local help = (spec.doc or key) .. "."
+-- An object field given as KEY=VALUE (the value as a string flag's: @FILE
+-- reads a file), once per key.
+local function pair_value(flag)
+  local text_value = string_value(flag)
+  return function(text)
+    local key, value = text:match("^([%w_]+)=(.*)$")
+    if not key then return nil, ("%s takes KEY=VALUE, got '%s'"):format(flag, text) end
+    local v, err = text_value(value)
+    if v == nil then return nil, err end
+    return { key, v }
+  end
+end
+
+-- The flag of one field or query key on `cmd` (target `prefix .. key`):
+-- a list is one flag per element, named in the singular (--ssh-key ID,
+-- repeated); an object one KEY=VALUE per key (--metadata startup_script=@FILE).
+function resource.value_flag(cmd, key, spec, prefix, required)
   local kind = spec.type or "string"
+  local flag = flag_name(kind == "array" and key:gsub("s$", "") or key)
+  local help = (spec.doc or key) .. "."
   local option
   if spec.enum then
     option = cmd:option(flag, help):choices(spec.enum)
@@ -98,21 +112,29 @@ local function value_flag(cmd, key, spec, prefix, required)
     option = cmd:option(flag, help):choices{ "true", "false" }
   elseif kind == "array" then
     option = cmd:option(flag, help .. " Repeat for more."):count("*")
+  elseif kind == "object" then
+    option = cmd:option(flag, help .. " As KEY=VALUE (VALUE: text or @FILE); repeat for more keys.")
+      :count("*"):convert(pair_value(flag))
   else
     return nil
   end
-  option:target(prefix .. key):argname(key:upper())
+  option:target(prefix .. key):argname(kind == "object" and "KEY=VALUE" or (flag:sub(3):gsub("-", "_"):upper()))
   if required then option:count(1) end
   return option
 end
 
 -- The values given for `specs` (fields or query) from the parsed flags.
-local function given(args, specs, prefix)
+function resource.given(args, specs, prefix)
   local values = {}
   for key, spec in pairs(specs or {}) do
     local v = args[prefix .. key]
     if spec.type == "boolean" and v ~= nil then v = v == "true" end
     if type(v) == "table" and #v == 0 then v = nil end -- a repeatable flag not given
+    if v and spec.type == "object" then
+      local object = {}
+      for _, pair in ipairs(v) do object[pair[1]] = pair[2] end
+      v = object
+    end
     values[key] = v
   end
   return values
@@ -121,7 +143,7 @@ end
 local function add_list(build, group, name, def)
   local list = build.leaf(group, "list", "List " .. plural(def)
     .. (def.operations.list.paginated == false and "." or ": one page, or every page with --all."))
-  for _, key in ipairs(sorted_keys(def.query)) do value_flag(list, key, def.query[key], "q_") end
+  for _, key in ipairs(resource.sorted_keys(def.query)) do resource.value_flag(list, key, def.query[key], "q_") end
   if def.operations.list.paginated ~= false then
     flags.pages(list, plural(def))
   end
@@ -146,7 +168,7 @@ end
 local FILE_NOTE = " A text value @FILE is read from FILE (@- standard input; @@ for a leading @)."
 
 -- The id argument of update and delete: "ID|NAME" with an identity key.
-local function id_argname(def)
+function resource.id_argname(def)
   return def.identity and "ID|" .. def.identity:upper() or "ID"
 end
 
@@ -154,9 +176,9 @@ local function add_writes(build, group, name, def)
   local ops = def.operations
   if ops.create then
     local create = build.leaf(group, "create", "Create a new " .. singular(def) .. "." .. FILE_NOTE)
-    for _, key in ipairs(sorted_keys(def.fields)) do
+    for _, key in ipairs(resource.sorted_keys(def.fields)) do
       local spec = def.fields[key]
-      if not spec.update_only then value_flag(create, key, spec, "f_", spec.required) end
+      if not spec.update_only then resource.value_flag(create, key, spec, "f_", spec.required) end
     end
     if def.statuses then flags.wait(create, "it is ready") end
     build.route(name .. " create", MODULE, "create", def)
@@ -165,10 +187,10 @@ local function add_writes(build, group, name, def)
     local update = build.leaf(group, "update", "Change " .. singular(def) .. " fields: only those given"
       .. " are sent." .. FILE_NOTE)
     update:argument("id", "Its id" .. (def.identity and ", or its " .. def.identity or "") .. ".")
-      :argname(id_argname(def))
-    for _, key in ipairs(sorted_keys(def.fields)) do
+      :argname(resource.id_argname(def))
+    for _, key in ipairs(resource.sorted_keys(def.fields)) do
       local spec = def.fields[key]
-      if not spec.create_only then value_flag(update, key, spec, "f_") end
+      if not spec.create_only then resource.value_flag(update, key, spec, "f_") end
     end
     if def.statuses then flags.wait(update, "it is ready again") end
     build.route(name .. " update", MODULE, "update", def)
@@ -176,7 +198,7 @@ local function add_writes(build, group, name, def)
   if ops.delete then
     local delete = build.leaf(group, "delete", "Delete one or more " .. plural(def) .. ".")
     delete:argument("ids", "Ids" .. (def.identity and " or " .. def.identity .. "s" or "") .. ".")
-      :args("+"):argname(id_argname(def))
+      :args("+"):argname(resource.id_argname(def))
     if def.statuses then flags.wait(delete, "each is gone") end
     build.route(name .. " delete", MODULE, "delete", def)
   end
@@ -193,22 +215,25 @@ function resource.add(build, parent, name, def)
   for _, op in ipairs{ "list", "get", "create", "update", "delete" } do
     if ops[op] then names[#names + 1] = op end
   end
+  local more = require "genesiscloud.cli.commands.resource_calls"
+  for _, command in ipairs(more.names(def)) do names[#names + 1] = command end
   local group = build.group(parent, name, "Manage " .. plural(def) .. ": "
     .. table.concat(names, ", ") .. (name == def.cli_short and " (short for " .. def.cli .. ")" or "") .. ".")
   if ops.list then add_list(build, group, name, def) end
   if ops.get then add_get(build, group, name, def) end
   add_writes(build, group, name, def)
+  more.add(build, group, name, def)
 end
 
 -- Handlers ---------------------------------------------------------------
 
-local function service_of(ctx)
+function resource.service_of(ctx)
   local def = ctx.definition
   local client = ctx.client()
   return assert(client[def.plural], "no service " .. def.plural), def
 end
 
-local function is_404(err)
+function resource.is_404(err)
   return type(err) == "table" and err.kind == "api" and err.status == 404
 end
 
@@ -217,7 +242,7 @@ local function first_keys(def)
   return { "id", def.identity or "name", def.statuses and "status" or nil }
 end
 
-local function show(ctx, def, object)
+function resource.show(ctx, def, object)
   if ctx.format == "json" then
     ctx.out:write(output.json(object), "\n")
   else
@@ -230,7 +255,7 @@ end
 -- raises `not_found` with a note (exit 1); several -> a usage error
 -- listing their ids (exit 2). `cache` keeps each lookup for the run.
 function resource.by_identity(service, def, ref, not_found, cache)
-  if not (is_404(not_found) and def.identity and service.find) then error(not_found, 0) end
+  if not (resource.is_404(not_found) and def.identity and service.find) then error(not_found, 0) end
   cache = cache or {}
   cache[ref] = cache[ref] or check(service:find(ref))
   local found = cache[ref]
@@ -256,7 +281,7 @@ function resource.on_ref(service, def, ref, call, cache)
   return check(call(service, object.id))
 end
 
-local function list_text(ctx, def, items, page)
+function resource.list_text(ctx, def, items, page)
   local total = page and (math.tointeger(page.total_count) or page.total_count)
   if #items == 0 then
     if type(total) == "number" and total > 0 then
@@ -273,12 +298,15 @@ local function list_text(ctx, def, items, page)
 end
 
 function resource.list(ctx)
-  local service, def = service_of(ctx)
+  local service, def = resource.service_of(ctx)
   local args = ctx.args
-  local query = given(args, def.query, "q_")
+  local query = resource.given(args, def.query, "q_")
   local items, page
   query.per_page = args.per_page
-  if args.all or def.operations.list.paginated == false then
+  if def.operations.list.paginated == false then
+    -- answered whole: one request, with no page in it
+    items = check(service:list(next(query) and { query = query } or nil))[def.list_key]
+  elseif args.all then
     items = check(service:all(query))
   else
     query.page = args.page or 1
@@ -289,13 +317,13 @@ function resource.list(ctx)
     ctx.out:write(output.json{ [def.list_key] = items, total_count = page and page.total_count or #items,
       page = page and page.page or nil, per_page = page and page.per_page or nil }, "\n")
   else
-    ctx.out:write(list_text(ctx, def, items, page))
+    ctx.out:write(resource.list_text(ctx, def, items, page))
   end
   return fail.OK
 end
 
 function resource.get(ctx)
-  local service, def = service_of(ctx)
+  local service, def = resource.service_of(ctx)
   local params = get_params(def)
   local object
   if #params == 1 and params[1] == "id" then
@@ -307,7 +335,7 @@ function resource.get(ctx)
     for i, param in ipairs(params) do values[i] = ctx.args[param] end
     object = check(service:get(table.unpack(values, 1, #params)))
   end
-  show(ctx, def, object)
+  resource.show(ctx, def, object)
   return fail.OK
 end
 
@@ -316,37 +344,37 @@ end
 -- the reason on stderr, and exits WAIT.
 local function written(ctx, service, def, object)
   if not ctx.args.wait then
-    show(ctx, def, object)
+    resource.show(ctx, def, object)
     return fail.OK
   end
   local ready, err = service:wait(object.id, { timeout = ctx.args.wait_timeout })
   if ready then
-    show(ctx, def, ready)
+    resource.show(ctx, def, ready)
     return fail.OK
   end
   if not fail.wait_ran_out(err) then error(err, 0) end
-  show(ctx, def, object)
+  resource.show(ctx, def, object)
   ctx.err:write(fail.redact(tostring(err)), "\n")
   return fail.WAIT
 end
 
 function resource.create(ctx)
-  local service, def = service_of(ctx)
-  local object = check(service:create(given(ctx.args, def.fields, "f_")))
+  local service, def = resource.service_of(ctx)
+  local object = check(service:create(resource.given(ctx.args, def.fields, "f_")))
   return written(ctx, service, def, object)
 end
 
 function resource.update(ctx)
   local def = ctx.definition
-  local body = given(ctx.args, def.fields, "f_")
+  local body = resource.given(ctx.args, def.fields, "f_")
   if next(body) == nil then
     local names = {}
-    for _, key in ipairs(sorted_keys(def.fields)) do
+    for _, key in ipairs(resource.sorted_keys(def.fields)) do
       if not def.fields[key].create_only then names[#names + 1] = flag_name(key) end
     end
     fail.usage(("%s: nothing to change: give %s"):format(ctx.command, table.concat(names, ", ")))
   end
-  local service = service_of(ctx)
+  local service = resource.service_of(ctx)
   local object = resource.on_ref(service, def, ctx.args.id, function(s, id) return s:update(id, body) end)
   return written(ctx, service, def, object)
 end
@@ -366,7 +394,7 @@ end
 -- id or name is reported on stderr and the others go on; the exit code is
 -- then the worst (fail.worse).
 function resource.delete(ctx)
-  local service, def = service_of(ctx)
+  local service, def = resource.service_of(ctx)
   local deleted, failed, pending, code, cache = {}, {}, {}, fail.OK, {}
   local function failure(ref, err)
     local line = fail.redact(tostring(err))
