@@ -103,7 +103,7 @@ describe("mixed chaos #chaos", function()
     local requests, faults = 0, 0
     for _, kind in ipairs(mixed.KINDS) do
       local f = figures.kinds[kind]
-      assert.are.equal(0, f.duplicates, kind)
+      assert.are.same({ 0, 0 }, { f.duplicates, f.applied_twice }, kind)
       assert.are.equal(f.operations, f.successes + f.failures, kind)
       assert.is_true(f.operations > 0, kind)
       requests, faults = requests + f.requests, faults + f.faults

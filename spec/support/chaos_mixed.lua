@@ -52,7 +52,8 @@ local function new_figures()
   local f = { kinds = {}, by_op = {} }
   for _, kind in ipairs(mixed.KINDS) do
     f.kinds[kind] = { operations = 0, successes = 0, failures = 0, by_kind = {}, requests = 0, faults = 0,
-      retries = 0, duplicates = 0, objects = 0, uncertain = {}, applied_creates = {} }
+      retries = 0, duplicates = 0, applied_twice = 0, duplicate_names = {}, objects = 0, uncertain = {},
+      applied_creates = {} }
   end
   f.kinds.other = { requests = 0, faults = 0, retries = 0 }
   return f
@@ -360,9 +361,8 @@ local function harvest(s, emu)
       and req.body:match('"name":"(mx%-%a+%-%d+)"')
     if name and f.applied_creates then
       f.applied_creates[name] = (f.applied_creates[name] or 0) + 1
-        if f.applied_creates[name] == 2 then
-        f.duplicates = f.duplicates + 1
-        f.duplicate_names = f.duplicate_names or {}
+      if f.applied_creates[name] == 2 then
+        f.applied_twice = f.applied_twice + 1
         f.duplicate_names[#f.duplicate_names + 1] = name .. " (applied twice in the log)"
       end
     end
@@ -431,7 +431,6 @@ local function group_by_create(f, kind, final)
     if not n then error(("%s %s (%s) exists, but no operation made it"):format(kind, obj.id, tostring(obj.name))) end
     if by_number[n] then
       f.duplicates = f.duplicates + 1
-      f.duplicate_names = f.duplicate_names or {}
       f.duplicate_names[#f.duplicate_names + 1] = ("%s and %s (operation %d)"):format(by_number[n], obj.id, n)
     end
     by_number[n] = by_number[n] or obj.id
@@ -470,8 +469,9 @@ end
 local function check_duplicates(figures)
   for _, kind in ipairs(mixed.KINDS) do
     local f = figures.kinds[kind]
-    if f.duplicates > 0 then
-      error(("%d duplicate %s: %s"):format(f.duplicates, kind, table.concat(f.duplicate_names, "; ")))
+    if f.duplicates > 0 or f.applied_twice > 0 then
+      error(("%d duplicate %s, %d creates applied twice: %s"):format(f.duplicates, kind, f.applied_twice,
+        table.concat(f.duplicate_names, "; ")))
     end
   end
 end
@@ -490,8 +490,8 @@ end
 
 --- Runs `operations` mixed operations against `emu` with `fault_rate` of
 -- its answers faulted, then checks the final state with faults off.
--- `before_check(client)`, when given, runs just before the final checks
--- (a spec plants a duplicate there).
+-- `before_check(client)`, when given, runs with faults off just before the
+-- last read of the log and the final checks (a spec plants a duplicate).
 -- -> figures | raises on a broken rule (the message says which)
 function mixed.run_against(emu, operations, fault_rate, seed, before_check)
   local s = new_state(nil, seed)
@@ -507,8 +507,8 @@ function mixed.run_against(emu, operations, fault_rate, seed, before_check)
     if n % 250 == 0 then harvest(s, emu) end
   end
   assert(emu:configure{ fault_rate = 0 })
-  harvest(s, emu)
   if before_check then before_check(s.client) end
+  harvest(s, emu)
   for _, kind in ipairs(mixed.KINDS) do check_kind(s, kind) end
   s.client:close()
   assert(emu:configure{}, "the emulator is not up any more")
@@ -557,19 +557,20 @@ end
 --- The figures, one line per kind and a total line (last).
 function mixed.summary(figures)
   local lines, total = {}, { operations = 0, requests = 0, faults = 0, retries = 0, failures = 0, duplicates = 0,
-    uncertain = 0 }
+    applied_twice = 0, uncertain = 0 }
   for _, kind in ipairs(mixed.KINDS) do
     local f = figures.kinds[kind]
     lines[#lines + 1] = ("chaos mixed: %-15s %4d operations, %5d requests, %4d faults, %4d retries, "
-      .. "%3d failures%s, %d duplicates, %d at the end, %d uncertain"):format(kind, f.operations, f.requests,
-      f.faults, f.retries, f.failures, by_kind(f), f.duplicates, f.objects, #f.uncertain)
+      .. "%3d failures%s, %d duplicates (%d in the log), %d at the end, %d uncertain"):format(kind, f.operations,
+      f.requests, f.faults, f.retries, f.failures, by_kind(f), f.duplicates, f.applied_twice, f.objects,
+      #f.uncertain)
     for key in pairs(total) do total[key] = total[key] + (key == "uncertain" and #f.uncertain or f[key]) end
   end
   local other = figures.kinds.other
   lines[#lines + 1] = ("chaos mixed: %d operations, %d requests (%d elsewhere), %d faults injected, %d retries, "
-    .. "%d failures surfaced, %d duplicates, 0 crashes, %d left uncertain by failed writes"):format(
+    .. "%d failures surfaced, %d duplicates (%d in the log), 0 crashes, %d left uncertain by failed writes"):format(
     figures.operations, total.requests + other.requests, other.requests, total.faults + other.faults,
-    total.retries + other.retries, total.failures, total.duplicates, total.uncertain)
+    total.retries + other.retries, total.failures, total.duplicates, total.applied_twice, total.uncertain)
   return table.concat(lines, "\n")
 end
 
