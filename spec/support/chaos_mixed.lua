@@ -399,6 +399,9 @@ local function outcome(u, now)
     return "gone: an earlier failed delete took effect"
   end
   local value = tostring(now[u.field])
+  if u.op == "reset" then
+    return ("status is %s: a reset ends where it began, so the end state cannot tell"):format(value)
+  end
   if value == tostring(u.wanted) then return ("%s is %s: it took effect"):format(u.field, value) end
   return ("%s is %s, not %s: it did not take effect"):format(u.field, value, tostring(u.wanted))
 end
