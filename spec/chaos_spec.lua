@@ -92,3 +92,24 @@ describe("chaos report", function()
     assert.are.equal("", chaos.report{ uncertain_groups = {} })
   end)
 end)
+
+-- #chaos: the mixed workload over every resource that can be written
+-- (`make chaos` runs 2,500 operations of it).
+describe("mixed chaos #chaos", function()
+  local mixed = require "support.chaos_mixed"
+
+  it("survives 600 mixed operations with 30% of answers faulted, 0 duplicates", function()
+    local figures = mixed.run{ operations = 600, fault_rate = 0.3, seed = 11 }
+    local requests, faults = 0, 0
+    for _, kind in ipairs(mixed.KINDS) do
+      local f = figures.kinds[kind]
+      assert.are.same({ 0, 0 }, { f.duplicates, f.applied_twice }, kind)
+      assert.are.equal(f.operations, f.successes + f.failures, kind)
+      assert.is_true(f.operations > 0, kind)
+      requests, faults = requests + f.requests, faults + f.faults
+    end
+    assert.is_true(faults >= 0.2 * requests, mixed.summary(figures))
+    print(mixed.report(figures))
+    print(mixed.summary(figures))
+  end)
+end)
