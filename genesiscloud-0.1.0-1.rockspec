@@ -47,8 +47,8 @@ build = {
   type = "builtin",
   modules = {
     ["genesiscloud.core"] = {
-      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/transfer.c",
-                  "src/json_decode.c", "src/url.c" },
+      sources = { "src/core.c", "src/client.c", "src/buffer.c", "src/multi.c", "src/multi_watch.c",
+                  "src/transfer.c", "src/json_decode.c", "src/url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "pthread" },
       incdirs = { "$(CURL_INCDIR)" },
@@ -68,6 +68,9 @@ build = {
     ["genesiscloud.emulator.app"] = "lua/genesiscloud/emulator/app.lua",
     ["genesiscloud.emulator.api_version"] = "lua/genesiscloud/emulator/api_version.lua",
     ["genesiscloud.http.transfer"] = "lua/genesiscloud/http/transfer.lua",
+    ["genesiscloud.loop.driver"] = "lua/genesiscloud/loop/driver.lua",
+    ["genesiscloud.loop.loop_transfer"] = "lua/genesiscloud/loop/loop_transfer.lua",
+    ["genesiscloud.loop.task"] = "lua/genesiscloud/loop/task.lua",
     ["genesiscloud.resources"] = "lua/genesiscloud/resources/init.lua",
     ["genesiscloud.resources.filesystems"] = "lua/genesiscloud/resources/filesystems.lua",
     ["genesiscloud.resources.floating_ips"] = "lua/genesiscloud/resources/floating_ips.lua",

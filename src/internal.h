@@ -7,6 +7,8 @@
  *   client.c     the client userdata: core.new and its options, perform
  *                and the plain methods (close, redact, ...)
  *   multi.c      concurrent transfers: the multi_* methods
+ *   multi_watch.c the same transfers driven by a host's event loop
+ *                (libcurl's socket interface); multi.h is what the two share
  *   transfer.c   what single and concurrent transfers share: the client
  *                type check, request arguments, easy-handle set-up, the
  *                libcurl callbacks, and turning a finished transfer into

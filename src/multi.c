@@ -25,33 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
-
-enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_DONE };
-
-typedef struct gc_slot {
-  CURL *easy;
-  gc_buffer body;
-  gc_buffer headers;
-  gc_easy_state easy_state; /* what `easy` was last set up for */
-  char *request_body;       /* a copy: the Lua string may be gone meanwhile */
-  gc_expect expect;         /* its envelope points at `envelope` */
-  char *envelope;           /* a copy, kept until the slot is used again */
-  lua_Integer tag;
-  int state;
-  CURLcode rc;
-  unsigned long seq; /* completion order */
-  char errbuf[CURL_ERROR_SIZE];
-} gc_slot;
-
-struct gc_multi {
-  CURLM *multi;
-  gc_slot **slots;
-  size_t nslots;
-  size_t running;
-  size_t done;
-  unsigned long seq;
-};
+#include "multi.h"
 
 /* Ends a slot's transfer (if any) and keeps its handle and buffers. */
 static void slot_finish(gc_multi *m, gc_slot *s) {
@@ -84,10 +58,11 @@ static void multi_free(gc_multi *m) {
   free(m->slots);
   if (m->multi != NULL)
     curl_multi_cleanup(m->multi);
+  free(m->changes); /* after the cleanup: it may still report sockets */
   free(m);
 }
 
-static gc_multi *get_multi(gc_client *c) {
+gc_multi *gc_get_multi(gc_client *c) {
   if (c->multi == NULL) {
     gc_multi *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -203,7 +178,7 @@ static int multi_add(lua_State *L) {
     return gc_push_failure(L, "usage", "the client is closed", 0, 0);
   gc_check_request(L, c, 3, &req);
   gc_check_expect(L, 7, &expect);
-  m = get_multi(c);
+  m = gc_get_multi(c);
   if (m == NULL)
     return gc_push_failure(L, "transport", "out of memory", CURLE_OUT_OF_MEMORY,
                            0);
@@ -225,7 +200,7 @@ static int multi_add(lua_State *L) {
 }
 
 /* Moves finished transfers to SLOT_DONE. */
-static void collect(gc_multi *m) {
+void gc_multi_collect(gc_multi *m) {
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
@@ -248,41 +223,9 @@ static void collect(gc_multi *m) {
   }
 }
 
-static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* client:multi_next([timeout]) -> tag, <one of perform's three shapes>
- *                              | false (timeout) | nil (nothing pending) */
-static int multi_next(lua_State *L) {
-  gc_client *c = gc_check_client(L);
-  double timeout = luaL_optnumber(L, 2, -1);
-  double deadline = timeout >= 0 ? monotonic() + timeout : 0;
-  gc_multi *m = c->multi;
+int gc_multi_push_done(lua_State *L, gc_client *c, gc_multi *m) {
   gc_slot *first = NULL;
   size_t i;
-
-  if (c->curl == NULL || m == NULL || (m->running == 0 && m->done == 0))
-    return 0;
-  while (m->done == 0 && m->running > 0) {
-    int still = 0, wait_ms = 1000;
-    curl_multi_perform(m->multi, &still);
-    collect(m);
-    if (m->done > 0)
-      break;
-    if (timeout >= 0) {
-      double left = deadline - monotonic();
-      if (left <= 0) {
-        lua_pushboolean(L, 0);
-        return 1;
-      }
-      if (left * 1000 < wait_ms)
-        wait_ms = (int)(left * 1000) + 1;
-    }
-    curl_multi_poll(m->multi, NULL, 0, wait_ms, NULL);
-  }
   for (i = 0; i < m->nslots; i++) {
     gc_slot *s = m->slots[i];
     if (s->state == SLOT_DONE && (first == NULL || s->seq < first->seq))
@@ -297,6 +240,42 @@ static int multi_next(lua_State *L) {
   lua_pushinteger(L, first->tag);
   return 1 + gc_push_outcome(L, c, first->easy, first->rc, &first->body,
                              &first->headers, first->errbuf, &first->expect);
+}
+
+static double monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* client:multi_next([timeout]) -> tag, <one of perform's three shapes>
+ *                              | false (timeout) | nil (nothing pending) */
+static int multi_next(lua_State *L) {
+  gc_client *c = gc_check_client(L);
+  double timeout = luaL_optnumber(L, 2, -1);
+  double deadline = timeout >= 0 ? monotonic() + timeout : 0;
+  gc_multi *m = c->multi;
+
+  if (c->curl == NULL || m == NULL || (m->running == 0 && m->done == 0))
+    return 0;
+  while (m->done == 0 && m->running > 0) {
+    int still = 0, wait_ms = 1000;
+    curl_multi_perform(m->multi, &still);
+    gc_multi_collect(m);
+    if (m->done > 0)
+      break;
+    if (timeout >= 0) {
+      double left = deadline - monotonic();
+      if (left <= 0) {
+        lua_pushboolean(L, 0);
+        return 1;
+      }
+      if (left * 1000 < wait_ms)
+        wait_ms = (int)(left * 1000) + 1;
+    }
+    curl_multi_poll(m->multi, NULL, 0, wait_ms, NULL);
+  }
+  return gc_multi_push_done(L, c, m);
 }
 
 /* client:multi_cancel(tag) -> true when it was pending (now dropped) */
@@ -335,4 +314,5 @@ void gc_multi_register(lua_State *L) {
                                          {"multi_pending", multi_pending},
                                          {NULL, NULL}};
   gc_setfuncs(L, method_list);
+  gc_multi_watch_register(L);
 }
