@@ -14,6 +14,7 @@ local calls = require "genesiscloud.service.calls"
 local arguments = require "genesiscloud.service.arguments"
 local service = require "genesiscloud.service.service"
 local aliases = require "genesiscloud.service.aliases"
+local transfer = require "genesiscloud.http.transfer"
 
 local client = {}
 
@@ -49,12 +50,36 @@ local function method(name, fn)
   end
 end
 
-for _, name in ipairs{ "close", "is_closed", "endpoint", "redact", "last_request_info", "transfer_stats" } do
+for _, name in ipairs{ "is_closed", "endpoint", "redact", "last_request_info", "transfer_stats" } do
   method(name, function(_, st, ...)
     local handle = st.core
     return handle[name](handle, ...)
   end)
 end
+
+--- Closes the client: its connections go, and with a loop every request a
+-- coroutine waits for ends with a `usage` error ("the client is closed").
+-- Closing twice is fine.
+method("close", function(_, st)
+  if st.driver then st.driver:close(true) end
+  return st.core:close()
+end)
+
+--- Runs `fn(...)` in a new coroutine on the client's loop, where client
+-- calls yield instead of blocking (genesiscloud.loop.task).
+-- @return the task (`wait`, `on_done`, `cancel`, `status`)
+method("spawn", function(_, st, fn, ...)
+  if type(fn) ~= "function" then
+    arg_error(("bad argument #1 to 'spawn' (function expected, got %s)"):format(type(fn)))
+  end
+  if not st.driver then
+    return errors.fail{ kind = "usage", message = "spawn needs a client made with loop = adapter" }
+  end
+  if st.driver.closed then
+    return errors.fail{ kind = "usage", message = "the client is closed" }
+  end
+  return require("genesiscloud.loop.task").spawn(st.driver, fn, ...)
+end)
 
 -- Services and aliases ---------------------------------------------------------
 
@@ -110,9 +135,17 @@ end
 
 -- Closing twice is fine: the core's close is idempotent.
 function Client.__close(self)
-  rawget(self, STATE).core:close()
+  local st = rawget(self, STATE)
+  if st.driver then st.driver:close(true) end
+  st.core:close()
 end
-Client.__gc = Client.__close
+
+-- A finalizer must not resume coroutines: it only ends the waits.
+function Client.__gc(self)
+  local st = rawget(self, STATE)
+  if st.driver then st.driver:close(false) end
+  st.core:close()
+end
 
 --- Checks the fields a definition must have. -> true | nil, err
 local function check_definition(st, def)
@@ -167,7 +200,24 @@ local function new_state(handle, resolved)
     services = {}, collections = {},
     -- concurrent transfers: tags per client, and which pipeline owns each
     router = { tag = 0, owners = setmetatable({}, { __mode = "v" }) },
+    transfer = transfer, -- the step that waits for a transfer (see attach_loop)
   }
+end
+
+-- With `loop = adapter`, waiting (for a transfer, a backoff, a poll
+-- interval) yields to the host's loop when the caller is a coroutine.
+local function attach_loop(st, host)
+  local loop_driver = require "genesiscloud.loop.driver"
+  local d, err = loop_driver.new(st.core, host, st.router, st.policy.now)
+  if not d then return nil, err end
+  st.driver = d
+  st.transfer = require("genesiscloud.loop.loop_transfer").new(d)
+  local blocking_sleep, in_coroutine = st.policy.sleep, loop_driver.in_coroutine
+  st.policy.sleep = function(seconds)
+    if in_coroutine() and not d.closed then return d:sleep(seconds) end
+    return blocking_sleep(seconds)
+  end
+  return true
 end
 
 --- Creates a client. See the README for the options.
@@ -188,7 +238,16 @@ function client.new(opts)
     return nil, err
   end
   resolved.token = nil -- the C core has it; no copy stays in Lua
-  return setmetatable({ [STATE] = new_state(handle, resolved) }, Client)
+  local st = new_state(handle, resolved)
+  if resolved.loop then
+    local ok, loop_err = attach_loop(st, resolved.loop)
+    if not ok then
+      handle:close()
+      if raising then errors.raise(loop_err) end
+      return nil, loop_err
+    end
+  end
+  return setmetatable({ [STATE] = st }, Client)
 end
 
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }

@@ -143,6 +143,12 @@ options.schema = {
     default_doc = "core.sleep", doc = "sleep(seconds) between attempts." },
   { name = "random", type = "function", default_of = function() return math.random end,
     default_doc = "math.random", doc = "Jitter source in [0, 1)." },
+  -- An event-loop adapter: genesiscloud.loop.luv / .cqueues, or a host's own.
+  { name = "loop", type = "adapter", check = function(subject, v)
+      local message = require("genesiscloud.loop.driver").check_host(v)
+      return message and (message:gsub("^option 'loop'", subject))
+    end,
+    doc = "Event-loop adapter: calls made in a coroutine yield to it (docs/event-loop.md)." },
   -- "raise": client methods raise the error object instead of returning nil, err
   { name = "errors", type = "string", one_of = { "return", "raise" }, default = "return",
     doc = "return nil, err, or raise the error object." },

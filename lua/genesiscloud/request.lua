@@ -7,7 +7,6 @@ local core = require "genesiscloud.core"
 local errors = require "genesiscloud.errors"
 local json = require "genesiscloud.json"
 local retry = require "genesiscloud.retry"
-local transfer = require "genesiscloud.http.transfer"
 
 -- libcurl re-sends a request by itself when a reused connection dies before
 -- any answer. Harmless for GET, PUT and PATCH; a POST could create twice
@@ -215,7 +214,7 @@ function request.run(st, op, target, body)
     local t0 = clocked and (attempt == 1 and started or now())
     -- The core decodes an answer with the expected status itself and
     -- hands back the (unwrapped) object; anything else goes to outcome.
-    local status, payload, headers, curl_code, sent = transfer.perform(st.core, op, target, text)
+    local status, payload, headers, curl_code, sent = st.transfer.perform(st.core, op, target, text)
     local result
     local tp = type(payload)
     if tp == "table" or tp == "boolean" then
@@ -335,7 +334,7 @@ function Pipeline:fill()
       local router = self.router
       router.tag = router.tag + 1
       local tag = router.tag
-      local ok, kind, message, curl_code, sent = transfer.start(self.st.core, tag, job.op,
+      local ok, kind, message, curl_code, sent = self.st.transfer.start(self.st.core, tag, job.op,
         job.target, job.body)
       if ok then
         self.active[tag] = job
@@ -395,7 +394,7 @@ function Pipeline:next()
     else
       local timeout
       if self.nactive < self.concurrency then timeout = self:next_start() end
-      local got = pack(transfer.wait_any(self.st.core, timeout))
+      local got = pack(self.st.transfer.wait_any(self.st.core, timeout, self))
       local tag = got[1]
       if tag == nil then
         -- The core has nothing in flight: the client was closed under us.
@@ -422,7 +421,7 @@ end
 --- Drops everything not yet returned; requests in flight are cancelled.
 function Pipeline:close()
   for tag in pairs(self.active) do
-    transfer.cancel(self.st.core, tag)
+    self.st.transfer.cancel(self.st.core, tag)
     self.router.owners[tag] = nil
   end
   self.active, self.nactive, self.queue, self.inbox, self.ready, self.rhead = {}, 0, {}, {}, {}, 1
