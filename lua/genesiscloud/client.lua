@@ -59,10 +59,12 @@ end
 
 --- Closes the client: its connections go, and with a loop every request a
 -- coroutine waits for ends with a `usage` error ("the client is closed").
--- Closing twice is fine.
+-- Closing twice is fine. The core closes first: a coroutine the driver
+-- resumes (one that slept in a backoff, say) must find it closed, or it
+-- would go on with blocking requests and sleeps inside this call.
 method("close", function(_, st)
+  st.core:close()
   if st.driver then st.driver:close(true) end
-  return st.core:close()
 end)
 
 --- Runs `fn(...)` in a new coroutine on the client's loop, where client
@@ -136,15 +138,15 @@ end
 -- Closing twice is fine: the core's close is idempotent.
 function Client.__close(self)
   local st = rawget(self, STATE)
-  if st.driver then st.driver:close(true) end
   st.core:close()
+  if st.driver then st.driver:close(true) end
 end
 
 -- A finalizer must not resume coroutines: it only ends the waits.
 function Client.__gc(self)
   local st = rawget(self, STATE)
-  if st.driver then st.driver:close(false) end
   st.core:close()
+  if st.driver then st.driver:close(false) end
 end
 
 --- Checks the fields a definition must have. -> true | nil, err
