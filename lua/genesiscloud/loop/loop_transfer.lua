@@ -41,6 +41,8 @@ function loop_transfer.new(d)
     if d.closed then return unpack(got, 1, got.n) end
     d:sync()
     local tag = got[1]
+    -- finished: no longer in flight (t.start noted it, main thread or not)
+    if tag then d.owner_co[tag] = nil end
     local other = tag and d.router.owners[tag]
     if other and other ~= owner then
       -- a coroutine's transfer, finished by this blocking wait: its
