@@ -1,0 +1,200 @@
+-- A host adapter for the loop-mode specs (the interface is in
+-- docs/event-loop.md and genesiscloud/loop/driver.lua), on luv. Kept apart
+-- from genesiscloud.loop.luv on purpose: it is small enough to read in one
+-- go, it counts what it holds (live socket watchers, whether its timer is
+-- armed) so a spec can assert that nothing is left, it records what the
+-- driver asked of it, and it runs the loop in bounded steps (`run_until`)
+-- so a spec waits for a condition, never for a fixed time.
+--
+--   local test_host = require "support.test_loop_host"
+--   if not test_host.available then ... skip ... end
+--   local host = test_host.new()
+--   local c = genesiscloud.new{ ..., loop = host }
+--   local task = c:spawn(fn)
+--   assert(host:run_until(function() return task:status() ~= "running" end))
+--   assert.are.same({ watchers = 0, timer = false }, host:counts())
+--
+-- luv is optional (Debian packages it for 5.4 only): `available` is false
+-- without it, and the specs that need it are skipped.
+local ok, uv = pcall(require, "luv")
+
+local test_host = { available = ok, uv = ok and uv or nil,
+  why = not ok and ("luv is not installed: " .. tostring(uv)) or nil }
+
+local Host = {}
+Host.__index = Host
+
+local GUARD_MS = 5 -- run_until never blocks in the loop longer than this
+
+local function resume(self, co)
+  local fine, err = coroutine.resume(co)
+  if not fine then self.errors[#self.errors + 1] = err end
+end
+
+-- Optional methods, for hosts that run their own coroutines (as cqueues
+-- does): `spawn` starts fn in a coroutine of the host; `suspend` parks
+-- the running coroutine and `resume` wakes it on a later turn of the loop
+-- (never inside the driver's call), through a zero timer.
+local function host_spawn(self, fn)
+  self.calls.spawn = self.calls.spawn + 1
+  resume(self, coroutine.create(fn))
+end
+
+local function host_suspend(self, waiter)
+  self.calls.suspend = self.calls.suspend + 1
+  waiter.host_co = coroutine.running()
+  coroutine.yield()
+end
+
+local function host_resume(self, waiter)
+  local co = assert(waiter.host_co, "resume: a waiter that was never suspended")
+  local t = uv.new_timer()
+  self.pending_resumes = self.pending_resumes + 1
+  t:start(0, 0, function()
+    t:close()
+    self.pending_resumes = self.pending_resumes - 1
+    if coroutine.status(co) == "suspended" then resume(self, co) end
+  end)
+end
+
+--- A new host on the default luv loop. `opts.spawn`: the host has its own
+-- `spawn`; `opts.park`: its own `suspend` and `resume`.
+function test_host.new(opts)
+  assert(ok, test_host.why)
+  opts = opts or {}
+  local host = setmetatable({
+    polls = {},     -- fd -> luv poll handle (live watchers)
+    events = {},    -- fd -> the events watched
+    timer_handle = uv.new_timer(),
+    armed = false,  -- whether the driver's one timer is set
+    errors = {},    -- what host:error got (coroutines that failed outside a task)
+    calls = { watch = 0, unwatch = 0, timer = 0, fired = 0, ready = 0, spawn = 0, suspend = 0 },
+    max_watchers = 0,
+    pending_resumes = 0,
+  }, Host)
+  if opts.spawn then host.spawn = host_spawn end
+  if opts.park then host.suspend, host.resume = host_suspend, host_resume end
+  return host
+end
+
+-- The interface ---------------------------------------------------------------
+
+function Host:watch(fd, events, on_ready)
+  assert(math.type == nil or math.type(fd) == "integer", "watch: fd must be an integer")
+  assert(events == "r" or events == "w" or events == "rw", "watch: bad events " .. tostring(events))
+  self.calls.watch = self.calls.watch + 1
+  local poll = self.polls[fd]
+  if not poll then
+    poll = assert(uv.new_poll(fd))
+    self.polls[fd] = poll
+  end
+  self.events[fd] = events
+  local calls = self.calls
+  poll:start(events, function(err, got)
+    calls.ready = calls.ready + 1
+    if err then return on_ready(true, true) end
+    got = got or ""
+    -- a hang-up ("d") counts as both, like an error
+    local hup = got:find("d", 1, true) ~= nil
+    on_ready(hup or got:find("r", 1, true) ~= nil, hup or got:find("w", 1, true) ~= nil)
+  end)
+  local n = self:counts().watchers
+  if n > self.max_watchers then self.max_watchers = n end
+end
+
+function Host:unwatch(fd)
+  self.calls.unwatch = self.calls.unwatch + 1
+  local poll = self.polls[fd]
+  if not poll then return end
+  self.polls[fd], self.events[fd] = nil, nil
+  poll:stop()
+  poll:close()
+end
+
+function Host:timer(seconds, on_fire)
+  self.calls.timer = self.calls.timer + 1
+  local t = self.timer_handle
+  t:stop()
+  self.armed = false
+  if seconds == nil then return end
+  assert(type(seconds) == "number" and seconds >= 0, "timer: bad seconds " .. tostring(seconds))
+  self.armed = true
+  local calls = self.calls
+  t:start(math.ceil(seconds * 1000), 0, function()
+    self.armed = false
+    calls.fired = calls.fired + 1
+    on_fire()
+  end)
+end
+
+function Host.run_once(_)
+  return uv.run("once")
+end
+
+function Host:error(err)
+  self.errors[#self.errors + 1] = err
+end
+
+-- For the specs -----------------------------------------------------------------
+
+--- What the host holds for the driver: `{ watchers = n, timer = armed }`.
+function Host:counts()
+  local n = 0
+  for _ in pairs(self.polls) do n = n + 1 end
+  return { watchers = n, timer = self.armed }
+end
+
+--- Runs the loop until `cond()` is true or `limit` seconds (default 5)
+-- pass. A guard timer wakes the loop every few milliseconds, so a loop with
+-- nothing to do still comes back to check. -> cond()'s value, or false
+function Host.run_until(_, cond, limit)
+  local stop_at = uv.hrtime() + (limit or 5) * 1e9
+  local guard = uv.new_timer()
+  guard:start(GUARD_MS, GUARD_MS, function() end)
+  local result = cond()
+  while not result and uv.hrtime() < stop_at do
+    uv.run("once")
+    result = cond()
+  end
+  guard:stop()
+  guard:close()
+  uv.run("nowait") -- lets the guard's close finish
+  return result or false
+end
+
+--- Runs the loop for `turns` more turns with nothing expected (to see that
+-- nothing happens: no callback left to fire).
+function Host:spin(turns)
+  local n = 0
+  self:run_until(function() n = n + 1 return n > (turns or 3) end, 1)
+end
+
+--- A repeating luv timer every `ms` milliseconds that counts its ticks:
+-- proof that the loop ran while a coroutine waited. Not counted as the
+-- host's. `ticker.n`, `ticker:stop()`.
+function test_host.ticker(ms)
+  local t = { n = 0, handle = uv.new_timer() }
+  t.handle:start(ms or 2, ms or 2, function() t.n = t.n + 1 end)
+  function t.stop()
+    if t.handle then
+      t.handle:stop()
+      t.handle:close()
+      t.handle = nil
+    end
+  end
+  return t
+end
+
+--- Stops and closes what the host holds (after a spec; the driver should
+-- have left nothing).
+function Host:close()
+  for fd in pairs(self.polls) do self:unwatch(fd) end
+  if self.timer_handle then
+    self.timer_handle:stop()
+    self.timer_handle:close()
+    self.timer_handle = nil
+  end
+  uv.run("nowait")
+end
+
+return test_host
