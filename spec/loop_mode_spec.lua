@@ -44,6 +44,22 @@ describe("the loop option", function()
     assert.are.equal("usage", err.kind)
   end)
 
+  it("serves one open client: a second on the same adapter is refused", function()
+    -- the adapter's one timer would be taken from the first client, whose
+    -- transfers and sleeps would then never wake
+    local host = inert_host()
+    local first = helper.client(emu, { loop = host })
+    local second, err = genesiscloud.new{ token = emu.token, endpoint = emu.endpoint, loop = host }
+    assert.is_nil(second)
+    assert.are.equal("usage", err.kind)
+    assert.matches("this adapter already serves another open client", err.message, 1, true)
+    first:close()
+    helper.client(emu, { loop = host }) -- free again once it is closed; dropped unclosed
+    collectgarbage()
+    collectgarbage()
+    helper.client(emu, { loop = host }):close() -- and once it is collected
+  end)
+
   it("spawn needs a client made with a loop", function()
     local c = helper.client(emu)
     local task, err = c:spawn(function() end)

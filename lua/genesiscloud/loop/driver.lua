@@ -47,11 +47,22 @@ end
 --- Why `host` is not a loop adapter (a message), or nil when it is one.
 driver.check_host = check_host
 
+-- host -> the driver of the open client it serves. An adapter has one
+-- timer, which a second client's driver would take from the first (whose
+-- transfers and sleeps would then never wake): one adapter per client.
+-- Weak both ways: a client collected unclosed frees its adapter.
+local serving = setmetatable({}, { __mode = "kv" })
+
 --- A driver for the client core `handle`, on `host`.
 -- @param router the client's tags and their owners (request.lua's)
 -- @param now the client's monotonic clock
 -- @return the driver, or nil, err
 function driver.new(handle, host, router, now)
+  local other = serving[host]
+  if other and not other.closed then
+    return nil, errors.new{ kind = "usage", message = "option 'loop': this adapter already serves "
+      .. "another open client (an adapter has one timer); make one adapter per client" }
+  end
   local ok, kind, message = handle:multi_watch()
   if not ok then return nil, errors.new{ kind = kind, message = message } end
   local d = setmetatable({
@@ -66,6 +77,7 @@ function driver.new(handle, host, router, now)
     wakes = {}, closed = false,
   }, Driver)
   d.on_timer = function() d:fire() end
+  serving[host] = d
   return d
 end
 
@@ -347,6 +359,7 @@ function Driver:close(resume)
   end
   for w in pairs(self.sleepers) do self:wake(w) end
   self.closed = true
+  if serving[self.host] == self then serving[self.host] = nil end
   for fd in pairs(self.watched) do self.host:unwatch(fd) end
   self.watched, self.callbacks, self.owner_co = {}, {}, {}
   self.host:timer(nil)
