@@ -120,6 +120,9 @@ function Host:timer(seconds, on_fire)
   assert(type(seconds) == "number" and seconds >= 0, "timer: bad seconds " .. tostring(seconds))
   self.armed = true
   local calls = self.calls
+  -- the loop's cached time may be old (armed outside a callback, after a
+  -- blocking call): refresh it, or the timer fires early
+  uv.update_time()
   t:start(math.ceil(seconds * 1000), 0, function()
     self.armed = false
     calls.fired = calls.fired + 1
