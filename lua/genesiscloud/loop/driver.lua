@@ -295,6 +295,7 @@ end
 --- Sends one request of operation record `op` and waits for it, from a
 -- coroutine. -> one of perform's shapes
 function Driver:perform(op, target, body)
+  self:check_cancel(coroutine.running()) -- a cancelled task sends nothing more
   local router = self.router
   router.tag = router.tag + 1
   local tag = router.tag

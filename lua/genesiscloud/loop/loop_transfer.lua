@@ -24,6 +24,7 @@ function loop_transfer.new(d)
   end
 
   function t.start(handle, tag, op, target, body)
+    if not d.closed then d:check_cancel(coroutine.running()) end -- a cancelled task sends nothing more
     local ok, kind, message, code, sent = blocking.start(handle, tag, op, target, body)
     if ok and not d.closed then d:started(tag) end
     return ok, kind, message, code, sent
