@@ -391,6 +391,29 @@ describe(label, function()
       rc:close()
     end)
 
+    it("a request timeout and a too large answer: the same errors, at the same time", function()
+      -- libcurl's own timer ends the transfer: in the loop it comes through
+      -- the host's timer
+      faulted{ faults = { "stall" }, stall_seconds = 5, fault_methods = { "GET" } }
+      local rc = loop_client{ timeout = 0.2 }
+      local started = uv.hrtime()
+      local blocking, looped = both_modes(rc, function(x) return x:get_security_group("sg-1") end)
+      local elapsed = (uv.hrtime() - started) / 1e9
+      assert.are.equal("timeout", looped[2].kind)
+      local b, l = error_fields(blocking[2]), error_fields(looped[2])
+      b.message, l.message = b.message:gsub("%d+", "N"), l.message:gsub("%d+", "N") -- "after 201 ms"
+      assert.are.same(b, l)
+      assert.is_true(elapsed < 1.5, "both took " .. elapsed)
+      rc:close()
+
+      faulted{ faults = { "oversize" }, oversize_bytes = 4096, fault_methods = { "GET" } }
+      rc = loop_client{ max_response_bytes = 1024 }
+      blocking, looped = both_modes(rc, function(x) return x:list_security_groups() end)
+      assert.are.equal("too_large", looped[2].kind)
+      assert.are.same(error_fields(blocking[2]), error_fields(looped[2]))
+      rc:close()
+    end)
+
     it("sleep through the backoff in the loop", function()
       faulted{ faults = { "status" }, fault_status = 503, fault_methods = { "GET" } }
       local rc, rhost = loop_client{ max_retries = 2, retry_base = 0.1, random = function() return 0.5 end }
@@ -593,6 +616,31 @@ describe(label, function()
       raising:close()
     end)
 
+    it("spawn passes its arguments, nils too; a task may start from a loop callback", function()
+      local t = c:spawn(function(...) return select("#", ...), ... end, "a", nil, 3, nil)
+      assert.are.same({ n = 5, 4, "a", nil, 3, nil }, pack(t:wait()))
+      local from_callback
+      local timer = uv.new_timer()
+      timer:start(1, 0, function()
+        from_callback = c:spawn(function() return c:get_security_group(id) end)
+      end)
+      assert.is_true(host:run_until(function() return from_callback ~= nil end))
+      timer:close()
+      settle(from_callback)
+      assert.are.equal(id, (from_callback:wait()).id)
+    end)
+
+    it("a plain coroutine that fails after waiting: the host's error gets it", function()
+      local co = coroutine.create(function()
+        assert(c:get_security_group(id))
+        error("after the wait", 0)
+      end)
+      assert.is_true(coroutine.resume(co))
+      assert.is_true(host:run_until(function() return coroutine.status(co) == "dead" end))
+      assert.are.same({ "after the wait" }, host.errors)
+      host.errors = {}
+    end)
+
     it("cancel ends the transfer in flight at once", function()
       assert(emu:configure{ latency = 2 })
       local d = driver_of(c)
@@ -615,6 +663,30 @@ describe(label, function()
       assert.are.same({ 0, 0, false }, { d:counts().waiting, host:counts().watchers, host:counts().timer })
       assert.is_true((uv.hrtime() - started) / 1e9 < 1)
       assert.are.equal("cancelled", t:status())
+    end)
+
+    it("a task cancelled while it runs sends nothing more", function()
+      local d = driver_of(c)
+      local t
+      assert(emu:clear_requests())
+      t = c:spawn(function()
+        assert(c:get_security_group(id)) -- waits once: t is set by then
+        assert.is_true(t:cancel())
+        local seen = {}
+        for _, call in ipairs{
+          function() return c:get_security_group(id) end,
+          function() return c.security_groups:get_many({ id, id }) end,
+        } do
+          local ok, err = pcall(call)
+          seen[#seen + 1] = { ok, err.kind }
+        end
+        return seen
+      end)
+      settle(t)
+      assert.are.equal("cancelled", t:status())
+      assert.are.equal(0, d:counts().in_flight)
+      host:spin(2)
+      assert.are.equal(1, #assert(emu:requests())) -- the get before the cancel
     end)
 
     it("cancel stops a task that sleeps between polls", function()
