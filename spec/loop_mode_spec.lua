@@ -391,6 +391,22 @@ describe(label, function()
       rc:close()
     end)
 
+    it("settle a create whose answer was lost the same way: one group each", function()
+      faulted{ faults = { "close_after_body" }, fault_methods = { "POST" } }
+      local rc = loop_client{ max_retries = 2, retry_base = 0.01 }
+      local blocking, looped, sent_b, sent_l = both_modes(rc, function(x)
+        return x:create_security_group(group(coroutine.isyieldable() and "lost-loop" or "lost-main"))
+      end)
+      assert(emu:configure{ fault_rate = 0 })
+      assert.are.same({ "lost-main", "lost-loop" }, { blocking[1].name, looped[1].name })
+      assert.are.equal(sent_b, sent_l)
+      local names = {}
+      for _, sg in ipairs(assert(c.security_groups:all())) do names[#names + 1] = sg.name end
+      table.sort(names)
+      assert.are.same({ "lost-loop", "lost-main" }, names)
+      rc:close()
+    end)
+
     it("a request timeout and a too large answer: the same errors, at the same time", function()
       -- libcurl's own timer ends the transfer: in the loop it comes through
       -- the host's timer
