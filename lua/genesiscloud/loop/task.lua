@@ -121,13 +121,17 @@ function task.spawn(d, fn, ...)
     local results = pack(true, fn(unpack(args, 1, args.n)))
     t:settle("done", pack(unpack(results, 2, results.n)))
   end
+  -- The host resumes the coroutine (its own spawn, or its resume): its
+  -- errors never pass through the driver, so catch them here (5.2+ and
+  -- LuaJIT can yield across pcall).
+  local function guarded()
+    local ok, err = pcall(body)
+    if not ok then t:fail(err) end
+  end
   if d.host.spawn then
-    -- the host runs its own coroutines: catch the error here (5.2+ and
-    -- LuaJIT can yield across pcall)
-    d.host:spawn(function()
-      local ok, err = pcall(body)
-      if not ok then t:fail(err) end
-    end)
+    d.host:spawn(guarded)
+  elseif d.host.resume then
+    d:run(coroutine.create(guarded))
   else
     d:run(coroutine.create(body))
   end
