@@ -224,12 +224,14 @@ function Driver:flush()
 end
 
 -- On 5.4 a coroutine closed while it waits (coroutine.close) runs this
--- guard, which cancels what it left in flight.
+-- guard, which cancels what it left in flight. It wraps the host's suspend
+-- too: a host that resumes plain coroutines itself (luv's adapter with a
+-- schedule function) leaves closing them to the caller just the same.
 local close_guard = _VERSION == "Lua 5.4" and load([[
   local mt = ...
-  return function(d, w)
+  return function(d, w, park, ...)
     local guard <close> = setmetatable({ d, w }, mt)
-    coroutine.yield()
+    park(...)
     guard[1] = nil
   end]])({ __close = function(g) if g[1] then g[1]:abandon(g[2]) end end })
 
@@ -237,12 +239,13 @@ local close_guard = _VERSION == "Lua 5.4" and load([[
 -- resume: callers re-check).
 function Driver:suspend(w)
   w.suspended = true
-  if self.host.suspend then
-    self.host:suspend(w)
+  local host = self.host
+  if host.suspend then
+    if close_guard then close_guard(self, w, host.suspend, host, w) else host:suspend(w) end
   else
     w.co = coroutine.running()
     self.suspended[w] = true
-    if close_guard then close_guard(self, w) else coroutine.yield() end
+    if close_guard then close_guard(self, w, coroutine.yield) else coroutine.yield() end
     self.suspended[w] = nil
   end
   w.suspended = false
