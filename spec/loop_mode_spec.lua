@@ -113,11 +113,16 @@ end
 
 -- The specs for one kind of host: `host_opts` for test_host.new (nil: the
 -- driver runs plain coroutines; { spawn = true, park = true }: the host
--- runs its own, as cqueues does).
+-- runs its own, as cqueues does; `only`: the sections to run).
 local function loop_mode(label, host_opts)
 describe(label, function()
   local emu, host, c
   local hosts -- every host of the spec, checked and closed after it
+
+  -- The parts to run (host_opts.only: some of them).
+  local function section(name, fn)
+    if not (host_opts and host_opts.only) or host_opts.only[name] then describe(name, fn) end
+  end
 
   setup(function() emu = helper.start_emulator() end)
   teardown(function() emu:stop() end)
@@ -125,7 +130,7 @@ describe(label, function()
   -- A loop client with extra options, on a host of its own (an adapter
   -- serves one client): -> the client, its host.
   local function loop_client(opts)
-    local h = test_host.new(host_opts)
+    local h = host_opts and host_opts.real and test_host.real(host_opts) or test_host.new(host_opts)
     hosts[#hosts + 1] = h
     local o = { loop = h, max_retries = 0 }
     for k, v in pairs(opts or {}) do o[k] = v end
@@ -191,7 +196,7 @@ describe(label, function()
 
   -- Each kind of call: in a coroutine it yields (ticks happen while it
   -- waits), on the main thread it blocks, and both give the same.
-  describe("every kind of call", function()
+  section("every kind of call", function()
     it("single create, get, update and delete", function()
       local r, ticks = in_loop(function() return c:create_security_group(group("in-loop")) end)
       local sg = assert(r[1], r[2])
@@ -341,7 +346,7 @@ describe(label, function()
     end)
   end)
 
-  describe("retries", function()
+  section("retries", function()
     local function faulted(settings)
       local s = { fault_rate = 1, latency = 0 }
       for k, v in pairs(settings) do s[k] = v end
@@ -474,7 +479,7 @@ describe(label, function()
     end)
   end)
 
-  describe("concurrency", function()
+  section("concurrency", function()
     -- Peak of driver counts()[field] sampled every millisecond while `fn` runs.
     local function peak_while(field, fn)
       local d, peak = driver_of(c), 0
@@ -569,7 +574,7 @@ describe(label, function()
     end)
   end)
 
-  describe("tasks", function()
+  section("tasks", function()
     local id
     before_each(function() id = assert(c:create_security_group(group("t"))).id end)
 
@@ -722,7 +727,7 @@ describe(label, function()
     end)
   end)
 
-  describe("close", function()
+  section("close", function()
     it("ends a call waiting for its transfer with a usage error", function()
       local id = assert(c:create_security_group(group("x"))).id
       assert(emu:configure{ latency = 2 })
@@ -772,13 +777,9 @@ describe(label, function()
     end)
   end)
 
-  describe("abandon", function()
+  section("abandon", function()
     if not coroutine.close then
       pending("coroutine.close needs Lua 5.4")
-      return
-    end
-    if host_opts and host_opts.park then
-      -- a host that parks coroutines itself sees to closing them
       return
     end
 
@@ -823,6 +824,14 @@ end
 
 loop_mode("loop mode", nil)
 loop_mode("loop mode, on a host that runs its own coroutines", { spawn = true, park = true })
+-- a host that resumes the coroutines but lets the driver start them
+loop_mode("loop mode, on a host that only resumes coroutines", { park = true,
+  only = { tasks = true, close = true, abandon = true } })
+-- the adapter the module ships, when it is there, with Neovim's way of
+-- resuming (a schedule function)
+if test_host.real() then
+  loop_mode("loop mode, on genesiscloud.loop.luv with a schedule", { real = true, schedule = true })
+end
 
 describe("the C core's loop functions", function()
   local core = require "genesiscloud.core"

@@ -188,6 +188,95 @@ function test_host.ticker(ms)
   return t
 end
 
+-- A real adapter, counted the same way -------------------------------------------
+
+-- Forwards the interface to `adapter` (genesiscloud.loop.luv's), counting
+-- the calls and callbacks as a test host does; `run_until` and `spin` are
+-- the test host's (all run luv's default loop).
+local Wrap = setmetatable({}, { __index = Host })
+Wrap.__index = Wrap
+
+function Wrap:watch(fd, events, on_ready)
+  local calls = self.calls
+  calls.watch = calls.watch + 1
+  self.watched[fd] = events
+  self.adapter:watch(fd, events, function(readable, writable)
+    calls.ready = calls.ready + 1
+    on_ready(readable, writable)
+  end)
+  local n = self:counts().watchers
+  if n > self.max_watchers then self.max_watchers = n end
+end
+
+function Wrap:unwatch(fd)
+  self.calls.unwatch = self.calls.unwatch + 1
+  self.watched[fd] = nil
+  self.adapter:unwatch(fd)
+end
+
+function Wrap:timer(seconds, on_fire)
+  self.calls.timer = self.calls.timer + 1
+  self.armed = seconds ~= nil
+  if seconds == nil then return self.adapter:timer(nil) end
+  local calls = self.calls
+  self.adapter:timer(seconds, function()
+    self.armed = false
+    calls.fired = calls.fired + 1
+    on_fire()
+  end)
+end
+
+function Wrap:run_once()
+  return self.adapter:run_once()
+end
+
+-- What the adapter itself says it holds, when it says (else what the
+-- wrapper saw): the two must agree, so the adapter's own count is used.
+function Wrap:counts()
+  local n = self.adapter.counts and self.adapter:counts()
+  if n then return { watchers = n.watchers, timer = n.timer_active == true } end
+  local watchers = 0
+  for _ in pairs(self.watched) do watchers = watchers + 1 end
+  return { watchers = watchers, timer = self.armed }
+end
+
+function Wrap:close()
+  if self.adapter.close then self.adapter:close() end
+  uv.run("nowait")
+end
+
+--- A host on genesiscloud.loop.luv, or nil when that module is missing.
+-- `opts.schedule`: the adapter resumes coroutines through a schedule
+-- function (as in Neovim), here a zero timer whose errors are recorded.
+function test_host.real(opts)
+  assert(ok, test_host.why)
+  local found, luv_adapter = pcall(require, "genesiscloud.loop.luv")
+  if not found then return nil end
+  local w = setmetatable({ watched = {}, armed = false, errors = {}, max_watchers = 0, pending_resumes = 0,
+    calls = { watch = 0, unwatch = 0, timer = 0, fired = 0, ready = 0, spawn = 0, suspend = 0 } }, Wrap)
+  local adapter_opts
+  if opts and opts.schedule then
+    adapter_opts = { schedule = function(fn)
+      local t = uv.new_timer()
+      w.pending_resumes = w.pending_resumes + 1
+      t:start(0, 0, function()
+        t:close()
+        w.pending_resumes = w.pending_resumes - 1
+        local fine, err = pcall(fn)
+        if not fine then w.errors[#w.errors + 1] = err end
+      end)
+    end }
+  end
+  local adapter = luv_adapter.new(uv, adapter_opts)
+  w.adapter = adapter
+  for _, name in ipairs{ "suspend", "resume", "spawn" } do
+    if adapter[name] then
+      w[name] = function(_, ...) return adapter[name](adapter, ...) end
+    end
+  end
+  return w
+end
+
 --- Stops and closes what the host holds (after a spec; the driver should
 -- have left nothing).
 function Host:close()
