@@ -15,6 +15,9 @@ local task = {}
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 
+-- Whether a coroutine can yield from inside pcall: not on PUC Lua 5.1.
+local PCALL_YIELDS = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
+
 local Task = { __name = "genesiscloud task" }
 Task.__index = Task
 
@@ -123,14 +126,15 @@ function task.spawn(d, fn, ...)
   end
   -- The host resumes the coroutine (its own spawn, or its resume): its
   -- errors never pass through the driver, so catch them here (5.2+ and
-  -- LuaJIT can yield across pcall).
+  -- LuaJIT can yield across pcall; on PUC 5.1 an error after the first
+  -- wait of a task on such a host goes to the host).
   local function guarded()
     local ok, err = pcall(body)
     if not ok then t:fail(err) end
   end
   if d.host.spawn then
     d.host:spawn(guarded)
-  elseif d.host.resume then
+  elseif d.host.resume and PCALL_YIELDS then
     d:run(coroutine.create(guarded))
   else
     d:run(coroutine.create(body))
