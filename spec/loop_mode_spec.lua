@@ -9,6 +9,8 @@ local genesiscloud = helper.genesiscloud
 local test_host = require "support.test_loop_host"
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
+-- PUC Lua 5.1 raises error objects as strings and cannot yield across pcall
+local PUC51 = _VERSION == "Lua 5.1" and rawget(_G, "jit") == nil
 local function pack(...) return { n = select("#", ...), ... } end
 
 -- A host that is enough for `new` to accept (never run).
@@ -41,7 +43,7 @@ describe("the loop option", function()
     local ok, err = pcall(genesiscloud.new, { token = emu.token, endpoint = emu.endpoint, loop = {},
       errors = "raise" })
     assert.is_false(ok)
-    assert.are.equal("usage", err.kind)
+    assert.matches("option 'loop' must be a loop adapter", tostring(err), 1, true)
   end)
 
   it("serves one open client: a second on the same adapter is refused", function()
@@ -118,6 +120,13 @@ local function loop_mode(label, host_opts)
 describe(label, function()
   local emu, host, c
   local hosts -- every host of the spec, checked and closed after it
+
+  -- A spec whose coroutine yields inside pcall (a walk with concurrency):
+  -- PUC Lua 5.1 cannot.
+  local function it_pcall(name, fn)
+    if PUC51 then return pending(name .. ": PUC Lua 5.1 cannot yield across pcall") end
+    it(name, fn)
+  end
 
   -- The parts to run (host_opts.only: some of them).
   local function section(name, fn)
@@ -249,7 +258,7 @@ describe(label, function()
       assert.are.same({}, assert(c.security_groups:all()))
     end)
 
-    it("an iterator, and all with concurrency 8", function()
+    it_pcall("an iterator, and all with concurrency 8", function()
       for i = 1, 9 do assert(c:create_security_group(group("g" .. i))) end
       local r, ticks = in_loop(function()
         local names = {}
@@ -399,8 +408,11 @@ describe(label, function()
     it("settle a create whose answer was lost the same way: one group each", function()
       faulted{ faults = { "close_after_body" }, fault_methods = { "POST" } }
       local rc = loop_client{ max_retries = 2, retry_base = 0.01 }
+      local mode = "main"
       local blocking, looped, sent_b, sent_l = both_modes(rc, function(x)
-        return x:create_security_group(group(coroutine.isyieldable() and "lost-loop" or "lost-main"))
+        local name = "lost-" .. mode
+        mode = "loop"
+        return x:create_security_group(group(name))
       end)
       assert(emu:configure{ fault_rate = 0 })
       assert.are.same({ "lost-main", "lost-loop" }, { blocking[1].name, looped[1].name })
@@ -550,7 +562,7 @@ describe(label, function()
       assert.are.same({ 0, 0 }, { d:counts().in_flight, d:counts().waiting })
     end)
 
-    it("concurrency limits hold, per call and for two calls at once", function()
+    it_pcall("concurrency limits hold, per call and for two calls at once", function()
       for i = 1, 12 do assert(c:create_security_group(group("c" .. i))) end
       local peak = peak_while("in_flight", function()
         local r = in_loop(function() return c.security_groups:all{ per_page = 1, concurrency = 3 } end)
@@ -633,7 +645,11 @@ describe(label, function()
       settle(late)
       local r, lerr = late:wait()
       assert.is_nil(r)
-      assert.are.same({ "api", 404 }, { lerr.kind, lerr.status })
+      if PUC51 then
+        assert.matches("404", lerr) -- the error object's line
+      else
+        assert.are.same({ "api", 404 }, { lerr.kind, lerr.status })
+      end
       raising:close()
     end)
 
@@ -743,7 +759,7 @@ describe(label, function()
       assert.are.same({ 0, 0, 0 }, { d:counts().in_flight, d:counts().waiting, d:counts().watched })
     end)
 
-    it("ends a pipeline (all with concurrency) with a usage error, without a hang", function()
+    it_pcall("ends a pipeline (all with concurrency) with a usage error, without a hang", function()
       for i = 1, 12 do assert(c:create_security_group(group("p" .. i))) end
       assert(emu:configure{ latency = 0.05 })
       local d = driver_of(c)
@@ -823,14 +839,19 @@ end)
 end
 
 loop_mode("loop mode", nil)
-loop_mode("loop mode, on a host that runs its own coroutines", { spawn = true, park = true })
--- a host that resumes the coroutines but lets the driver start them
-loop_mode("loop mode, on a host that only resumes coroutines", { park = true,
-  only = { tasks = true, close = true, abandon = true } })
--- the adapter the module ships, when it is there, with Neovim's way of
--- resuming (a schedule function)
-if test_host.real() then
-  loop_mode("loop mode, on genesiscloud.loop.luv with a schedule", { real = true, schedule = true })
+if PUC51 then
+  -- a task on a host that resumes coroutines runs under pcall
+  pending("loop mode on hosts that resume coroutines: PUC Lua 5.1 cannot yield across pcall")
+else
+  loop_mode("loop mode, on a host that runs its own coroutines", { spawn = true, park = true })
+  -- a host that resumes the coroutines but lets the driver start them
+  loop_mode("loop mode, on a host that only resumes coroutines", { park = true,
+    only = { tasks = true, close = true, abandon = true } })
+  -- the adapter the module ships, when it is there, with Neovim's way of
+  -- resuming (a schedule function)
+  if test_host.real() then
+    loop_mode("loop mode, on genesiscloud.loop.luv with a schedule", { real = true, schedule = true })
+  end
 end
 
 describe("the C core's loop functions", function()

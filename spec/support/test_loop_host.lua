@@ -114,8 +114,12 @@ end
 function Host:timer(seconds, on_fire)
   self.calls.timer = self.calls.timer + 1
   local t = self.timer_handle
-  t:stop()
   self.armed = false
+  if not t then -- closed (a client collected after its host): nothing to arm
+    assert(seconds == nil, "timer: the host is closed")
+    return
+  end
+  t:stop()
   if seconds == nil then return end
   assert(type(seconds) == "number" and seconds >= 0, "timer: bad seconds " .. tostring(seconds))
   self.armed = true
