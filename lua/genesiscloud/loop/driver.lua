@@ -82,6 +82,13 @@ end
 
 -- Applies what libcurl asked for since the last call: sockets, timer.
 function Driver:sync()
+  self:apply()
+  self:arm()
+end
+
+-- The sockets libcurl asked for since the last call go to the host; its
+-- timer is noted (`arm` sets the host's).
+function Driver:apply()
   local changes = pack(self.core:multi_changes())
   local timer = changes[1]
   if timer ~= nil then self.curl_at = timer and self.now() + timer / 1000 or nil end
@@ -96,7 +103,6 @@ function Driver:sync()
       host:unwatch(fd)
     end
   end
-  self:arm()
 end
 
 -- Sets the host's one timer to the earliest of libcurl's timer and the
@@ -141,12 +147,16 @@ function Driver:ready(fd, readable, writable)
   self:after()
 end
 
--- After libcurl acted: the host learns the new sockets and timer, each
--- finished transfer goes to its owner, and woken coroutines run.
+-- After libcurl acted: each finished transfer goes to its owner, the host
+-- learns the new sockets, woken coroutines run, and the host's timer is
+-- set. The sockets go first, so what the coroutines see of the driver
+-- starts from libcurl's latest word (what they change they sync
+-- themselves); the timer last, once no wake is left queued.
 function Driver:after()
   self:route()
+  self:apply()
   self:flush()
-  self:sync()
+  self:arm()
 end
 
 function Driver:route()
@@ -350,6 +360,7 @@ function Driver:close(resume)
   for fd in pairs(self.watched) do self.host:unwatch(fd) end
   self.watched, self.callbacks, self.owner_co = {}, {}, {}
   self.host:timer(nil)
+  self.armed_at, self.curl_at = nil, nil
   if resume then self:flush() end
 end
 
