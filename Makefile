@@ -71,8 +71,9 @@ memcheck: deps tools build
 	  --show-leak-kinds=definite,indirect \
 	  $(LUA) /usr/bin/busted --exclude-tags=chaos $(BUSTED_ARGS)
 
-# 2,000 mixed operations against an emulator faulting 30% of its answers;
-# prints its figures as the last line.
+# 2,000 mixed operations against an emulator faulting 30% of its answers,
+# then 2,000 in loop mode beside blocking mode (needs lua-luv); prints the
+# loop run's figures as the last line.
 chaos: deps build
 	LUA_PATH="$(DEBIAN_LUA_PATH);;" $(LUA) scripts/chaos.lua
 
