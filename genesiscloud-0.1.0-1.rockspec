@@ -59,6 +59,7 @@ build = {
     ["genesiscloud.clock"] = "lua/genesiscloud/clock.lua",
     ["genesiscloud.errors"] = "lua/genesiscloud/errors.lua",
     ["genesiscloud.json"] = "lua/genesiscloud/json.lua",
+    ["genesiscloud.loop.cqueues"] = "lua/genesiscloud/loop/cqueues.lua",
     ["genesiscloud.loop.luv"] = "lua/genesiscloud/loop/luv.lua",
     ["genesiscloud.options"] = "lua/genesiscloud/options.lua",
     ["genesiscloud.request"] = "lua/genesiscloud/request.lua",
