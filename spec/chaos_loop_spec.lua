@@ -33,6 +33,8 @@ describe("chaos in loop mode", function()
     l.log = { "GET /a 200 nil", "GET /b 503 status" }
     l.retries, l.duplicates, l.by_kind = 2, 1, { api = 1 }
     l.driver_left = { in_flight = 0, watched = 1, waiting = 0, timer = false, suspended = 0, sleepers = 0, wakes = 0 }
+    l.driver_closed = { in_flight = 0, watched = 0, waiting = 0, timer = true, suspended = 0, sleepers = 0,
+      wakes = 0 }
     l.handles_left = { poll = 1, timer = 0, other = 0 }
     l.host_left = { watchers = 0, timer_active = true }
     local broken = chaos_loop.check(b, l)
@@ -44,6 +46,7 @@ describe("chaos in loop mode", function()
     assert.matches("watched sockets", text, 1, true)
     assert.matches("luv handles left", text, 1, true)
     assert.matches("host adapter: watchers, timer armed: blocking 0 false, loop 0 true", text, 1, true)
-    assert.are.equal(7, #broken)
+    assert.matches("driver after close: .* loop 0 0 0 true 0 0 0", text)
+    assert.are.equal(8, #broken)
   end)
 end)

@@ -15,13 +15,7 @@ describe("loop driver counts", function()
   before_each(function() emu = helper.start_emulator{} end)
   after_each(function() emu:stop() end)
 
-  -- the host's watchers: the adapter's count, or the minimal host's polls
-  local function watchers(host)
-    if host.counts then return host:counts().watchers end
-    local n = 0
-    for _ in pairs(host.polls) do n = n + 1 end
-    return n
-  end
+  local function watchers(host) return host:counts().watchers end
 
   it("has the host watch no socket libcurl dropped while the coroutine runs on", function()
     local host = chaos_loop.host(uv)

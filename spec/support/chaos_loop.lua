@@ -22,37 +22,9 @@ function chaos_loop.luv()
   return uv
 end
 
--- A host adapter on `uv`: genesiscloud.loop.luv when it is there, else a
--- minimal one of the same interface (docs: the loop interface).
+-- The host adapter on `uv` the runs use.
 function chaos_loop.host(uv)
-  local ok, adapter = pcall(require, "genesiscloud.loop.luv")
-  if ok then return adapter.new(uv), "genesiscloud.loop.luv" end
-  local host = { polls = {}, t = uv.new_timer() }
-  function host.watch(self, fd, events, cb)
-    local p = self.polls[fd]
-    if not p then
-      p = uv.new_poll(fd)
-      self.polls[fd] = p
-    end
-    p:start(events, function(err, ev)
-      if err or not ev then return cb(true, true) end
-      cb(ev:find("r", 1, true) ~= nil, ev:find("w", 1, true) ~= nil)
-    end)
-  end
-  function host.unwatch(self, fd)
-    local p = self.polls[fd]
-    if p then
-      self.polls[fd] = nil
-      p:stop()
-      p:close()
-    end
-  end
-  function host.timer(self, seconds, cb)
-    self.t:stop()
-    if seconds then self.t:start(math.ceil(seconds * 1000), 0, cb) end
-  end
-  function host.run_once() return uv.run("once") end
-  return host, "spec/support/chaos_loop.lua's minimal host"
+  return require("genesiscloud.loop.luv").new(uv), "genesiscloud.loop.luv"
 end
 
 -- The luv loop's handles still open, by type: { poll = n, timer = n (active
@@ -138,8 +110,7 @@ local function run_loop(uv, operations, fault_rate, seed)
   figures.client = nil
   figures.driver_left = chaos_loop.driver_left(client)
   figures.handles_left = chaos_loop.open_handles(uv)
-  -- the adapter's own count, when it keeps one (genesiscloud.loop.luv)
-  figures.host_left = host.counts and host:counts() or { watchers = 0, timer_active = false }
+  figures.host_left = host:counts()
   client:close()
   figures.driver_closed = chaos_loop.driver_left(client)
   figures.host = host_name
