@@ -28,7 +28,6 @@ function driver.in_coroutine()
   local co, main = coroutine.running()
   return co ~= nil and not main
 end
-local in_coroutine = driver.in_coroutine
 
 local Driver = {}
 Driver.__index = Driver
