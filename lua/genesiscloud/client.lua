@@ -60,9 +60,18 @@ end
 --- Closes the client: its connections go, and with a loop every request a
 -- coroutine waits for ends with a `usage` error ("the client is closed").
 -- Closing twice is fine.
+-- The waiting coroutines resume only once the core is closed, so a call
+-- they make next fails at once instead of blocking inside close.
+local function close(st, resume)
+  local d = st.driver
+  if d then d:close() end
+  local closed = st.core:close()
+  if d and resume then d:flush() end
+  return closed
+end
+
 method("close", function(_, st)
-  if st.driver then st.driver:close(true) end
-  return st.core:close()
+  return close(st, true)
 end)
 
 --- Runs `fn(...)` in a new coroutine on the client's loop, where client
@@ -135,16 +144,12 @@ end
 
 -- Closing twice is fine: the core's close is idempotent.
 function Client.__close(self)
-  local st = rawget(self, STATE)
-  if st.driver then st.driver:close(true) end
-  st.core:close()
+  close(rawget(self, STATE), true)
 end
 
 -- A finalizer must not resume coroutines: it only ends the waits.
 function Client.__gc(self)
-  local st = rawget(self, STATE)
-  if st.driver then st.driver:close(false) end
-  st.core:close()
+  close(rawget(self, STATE), false)
 end
 
 --- Checks the fields a definition must have. -> true | nil, err
