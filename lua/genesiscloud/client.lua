@@ -147,11 +147,13 @@ function Client.__close(self)
   close(rawget(self, STATE), true)
 end
 
--- A finalizer must not resume coroutines: it only ends the waits.
+-- A finalizer must not call the host's loop (at exit the loop may be gone
+-- already). A loop client's core stays with its driver, whose requests in
+-- flight run to their end; the core's own finalizer frees it after them.
 function Client.__gc(self)
-  close(rawget(self, STATE), false)
+  local st = rawget(self, STATE)
+  if not st.driver then st.core:close() end
 end
-
 --- Checks the fields a definition must have. -> true | nil, err
 local function check_definition(st, def)
   local bad
