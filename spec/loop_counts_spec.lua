@@ -33,6 +33,8 @@ describe("loop driver counts", function()
     assert(ok, tostring(err))
     assert.are.same({ 0, 0, 0 }, seen)
     client:close()
+    host:close()
+    uv.run("nowait")
   end)
 
   it("holds no timer and no socket once closed with a transfer in flight", function()
@@ -45,11 +47,12 @@ describe("loop driver counts", function()
     timer:start(100, 0, function() client:close() end)
     local _, err = task:wait()
     timer:close()
-    -- Debian's luv 1.44 crashes at exit on a handle closed and never
-    -- run to its close: let the loop finish closing
-    uv.run("nowait")
     assert.are.equal("usage", err.kind)
     assert.are.same({ watched = 0, waiting = 0, in_flight = 0, timer = false }, d:counts())
     assert.are.equal(0, watchers(host))
+    -- Debian's luv 1.44 crashes at exit on a handle closed and never
+    -- run to its close: let the loop finish closing
+    host:close()
+    uv.run("nowait")
   end)
 end)

@@ -113,6 +113,8 @@ local function run_loop(uv, operations, fault_rate, seed)
   figures.host_left = host:counts()
   client:close()
   figures.driver_closed = chaos_loop.driver_left(client)
+  host:close()
+  uv.run("nowait") -- the handles it closed finish closing
   figures.host = host_name
   return figures
 end
