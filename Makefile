@@ -60,7 +60,7 @@ tools:
 demo: deps build
 	@scripts/demo
 
-test: deps tools build $(POLL_HOST)
+test: deps tools build
 	$(BUSTED) $(BUSTED_ARGS)
 
 # The whole suite under valgrind: no errors, nothing definitely or
@@ -290,8 +290,8 @@ docs: docs-deps
 # thread, loading the module at the same moment) and
 # examples/embed/poll_host.c (a host with its own poll() loop driving a
 # loop client, against 10,000 groups: scripts/poll-host-run) against the
-# emulator, under valgrind (scripts/embed-check). `make test` runs the poll
-# host too, without valgrind (spec/loop_c_host_spec.lua). Both embed Lua 5.4.
+# emulator, under valgrind (scripts/embed-check). `make test` builds and
+# runs the poll host too, without valgrind (spec/loop_c_host_spec.lua).
 EMBED_HOST := $(BUILD)/embed/host
 POLL_HOST  := $(BUILD)/embed/poll_host
 
