@@ -17,6 +17,7 @@
 --   BENCH_GROUPS   groups in the emulator for the listing      (10000)
 --   BENCH_LATENCY  seconds the emulator adds per response      (0.02)
 --   BENCH_MEM_N    requests on one client for the RSS check    (100000)
+--   BENCH_LOOP_REPS rounds of the loop mode against blocking walk (11)
 --   BENCH_BASELINE another checkout of this module, already built (`make
 --                  bench-compare` makes one): its GET and its listing run
 --                  side by side with this one's, as ratios
@@ -40,6 +41,7 @@ local REPS     = env_num("BENCH_REPS", 3)
 local GROUPS   = env_num("BENCH_GROUPS", 10000)
 local LATENCY  = env_num("BENCH_LATENCY", 0.02)
 local MEM_N    = env_num("BENCH_MEM_N", 100000)
+local LOOP_REPS = env_num("BENCH_LOOP_REPS", 11)
 local SECTIONS = { per_request = true, listing = true, memory = true }
 local ONLY     = os.getenv("BENCH_ONLY")
 if ONLY and ONLY:match("%S") then
@@ -499,6 +501,35 @@ local function baseline_walks(emu)
   return out
 end
 
+-- The walk with concurrency 8 by a client in loop mode (a coroutine on
+-- luv, genesiscloud.loop.luv) and by a blocking one, each its own process
+-- (iterate.lua), on the same emulator, in LOOP_REPS rounds, which of the
+-- two goes first alternating. The ratio is loop mode's speed over
+-- blocking's (the blocking walk's time over the loop walk's), per round;
+-- its median and 95% interval over the rounds, as the per-request ratios.
+local function loop_walks(emu)
+  assert(emu:configure{ latency = LATENCY })
+  local modes = { "iterate", "loop" }
+  local runs = { iterate = { times = {}, cpu = {}, rel = {} }, loop = { times = {}, cpu = {}, rel = {} } }
+  for rep = 1, LOOP_REPS do
+    for i = 0, 1 do
+      local mode = modes[(rep + i) % 2 + 1]
+      local r = assert(timed(LUA54_ENV, ("lua5.4 %s %s %s 8 %s"):format(q(C .. "/iterate.lua"),
+        q(emu.endpoint), TOKEN, mode)))
+      assert(r.out:match("count=(%d+)") == tostring(GROUPS), "walk saw " .. r.out)
+      local t = runs[mode]
+      t.times[rep], t.cpu[rep], t.rel[rep] = r.elapsed, r.cpu, 1 / r.elapsed
+      log("listing (%s) concurrency 8 round %d: %.3f s, client CPU %.3f s", mode, rep, r.elapsed, r.cpu)
+    end
+  end
+  local out = { rounds = LOOP_REPS }
+  for mode, t in pairs(runs) do
+    out[mode] = { seconds = median(t.times), cpu = median(t.cpu) }
+  end
+  out.ratio, out.lo, out.hi = paired_ratio(runs.loop, runs.iterate)
+  return out
+end
+
 -- Peak RSS of processes walking the same groups (no added latency: the
 -- memory does not depend on it).
 local function memory(emu)
@@ -618,6 +649,11 @@ local function targets(r)
       end
     end
   end
+  local lw = r.loop_walk
+  if lw and lw.ratio then
+    out[#out + 1] = ("- Listing %s groups with concurrency = 8 in loop mode (luv) at >= 0.9x blocking: %s.")
+      :format(fmt_int(GROUPS), judged(lw.ratio, lw.lo, lw.hi, 0.9))
+  end
   local growth = r.growth
   if growth then
     local first, last = growth.marks[2] or growth.marks[1], growth.marks[#growth.marks]
@@ -669,6 +705,23 @@ local function report(r)
       .. "single-threaded Lua process: the latency-0 row is its own time per page (plus the client's), "
       .. "which concurrency cannot overlap. Server CPU per page is the server process's user + system "
       .. "time over the walk (/proc), divided by the pages.\n"):format(PAGES, list.floor)
+  end
+
+  local lw = r.loop_walk
+  if lw then
+    out[#out + 1] = ("### Loop mode beside blocking: listing %s groups, concurrency = 8, %g ms added per "
+      .. "response, emulator\n"):format(fmt_int(GROUPS), LATENCY * 1000)
+    out[#out + 1] = "| walk | wall time (s) | groups/s | client CPU (s) | speed over blocking | 95% interval |"
+    out[#out + 1] = "| --- | ---: | ---: | ---: | ---: | ---: |"
+    out[#out + 1] = ("| blocking (`for _ in client:security_groups{...}`) | %s | %s | %s | 1.00x | |"):format(
+      fmt(lw.iterate.seconds, 3), fmt_int(GROUPS / lw.iterate.seconds), fmt(lw.iterate.cpu, 3))
+    out[#out + 1] = ("| loop mode: the same in `client:spawn` on luv | %s | %s | %s | %sx | %s–%s |"):format(
+      fmt(lw.loop.seconds, 3), fmt_int(GROUPS / lw.loop.seconds), fmt(lw.loop.cpu, 3), fmt(lw.ratio, 2),
+      fmt(lw.lo, 2), fmt(lw.hi, 2))
+    out[#out + 1] = ""
+    out[#out + 1] = ("Each walk its own process (bench/contenders/iterate.lua), %d rounds, which goes first "
+      .. "alternating; medians; the speed ratio is the median over the rounds of the blocking walk's time "
+      .. "over the loop walk's, with a bootstrap interval.\n"):format(lw.rounds)
   end
 
   if r.mem then
@@ -759,6 +812,7 @@ local function main()
       r.list.nginx = list_nginx
     end
     if SECTIONS.listing and BASELINE then r.compare = baseline_walks(emu) end
+    if SECTIONS.listing then r.loop_walk = loop_walks(emu) end
     if SECTIONS.memory then r.mem = memory(emu) end
     client:close()
     emu:stop()

@@ -139,6 +139,18 @@ static int slot_copy(gc_slot *s, const gc_request *req,
   return 1;
 }
 
+/* The connection cache's size: libcurl's default for a multi handle is 4
+ * per transfer in it, so 4 with one, where an easy handle keeps 5. At
+ * least 5, so that one request at a time finds the same connections kept
+ * (and libcurl resends on the same dead ones) in either mode. */
+#define GC_EASY_CONNECTS 5L
+
+static void size_cache(gc_multi *m) {
+  long n = 4L * (long)m->running;
+  curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS,
+                    n > GC_EASY_CONNECTS ? n : GC_EASY_CONNECTS);
+}
+
 /* Starts the slot's transfer; a failure's values pushed, or 0 pushed. */
 static int slot_start(lua_State *L, gc_client *c, gc_multi *m, gc_slot *s,
                       const gc_request *req, const gc_expect *expect) {
@@ -160,6 +172,7 @@ static int slot_start(lua_State *L, gc_client *c, gc_multi *m, gc_slot *s,
   }
   s->state = SLOT_RUNNING;
   m->running++;
+  size_cache(m);
   return 0;
 }
 

@@ -36,7 +36,11 @@ function chaos.run(opts)
   return result
 end
 
-function chaos.run_against(emu, operations, fault_rate, seed)
+-- `opts` (optional): `client`, options added to the client's (e.g. `loop`);
+-- `events`, a list the debug hook adds one line an attempt to;
+-- `keep_open`: the client is left open, in `figures.client`.
+function chaos.run_against(emu, operations, fault_rate, seed, opts)
+  opts = opts or {}
   local rng_state = seed
   local function random(n) -- a small LCG, so the operation mix repeats exactly
     rng_state = (rng_state * 1103515245 + 12345) % 2147483648
@@ -44,10 +48,19 @@ function chaos.run_against(emu, operations, fault_rate, seed)
   end
 
   local retries = 0
-  local client = assert(genesiscloud.new{ token = emu.token, endpoint = emu.endpoint,
+  local client_opts = { token = emu.token, endpoint = emu.endpoint,
     timeout = 0.3, connect_timeout = 1, max_retries = 6, retry_base = 0.002, retry_max_wait = 0.01,
     max_response_bytes = 256 * 1024,
-    debug = function(event) if event.attempt > 1 then retries = retries + 1 end end })
+    debug = function(event)
+      if event.attempt > 1 then retries = retries + 1 end
+      if opts.events then
+        opts.events[#opts.events + 1] = ("%s %s %s attempt %d"):format(event.method, event.path,
+          tostring(event.status or event.kind), event.attempt)
+        if opts.errors then opts.errors[#opts.events] = event.error end
+      end
+    end }
+  for k, v in pairs(opts.client or {}) do client_opts[k] = v end
+  local client = assert(genesiscloud.new(client_opts))
 
   assert(emu:configure{ fault_rate = fault_rate, fault_seed = seed,
     fault_status = { 429, 500, 502, 503, 504 }, retry_after = false, stall_seconds = 1,
@@ -61,7 +74,7 @@ function chaos.run_against(emu, operations, fault_rate, seed)
   -- Each is { op, n (operation number), id, name, wanted, error }.
   local uncertain_ids = {}
   local uncertain_names = {}
-  local figures = { operations = 0, successes = 0, failures = 0, by_kind = {} }
+  local figures = { operations = 0, successes = 0, failures = 0, by_kind = {}, attempts = 0 }
 
   local function failed(err, what)
     if not genesiscloud.is_error(err) then
@@ -69,6 +82,7 @@ function chaos.run_against(emu, operations, fault_rate, seed)
     end
     figures.failures = figures.failures + 1
     figures.by_kind[err.kind] = (figures.by_kind[err.kind] or 0) + 1
+    figures.attempts = figures.attempts + (tonumber(err.attempts) or 1)
   end
 
   local function target()
@@ -139,13 +153,18 @@ function chaos.run_against(emu, operations, fault_rate, seed)
   local log = assert(emu:requests())
   figures.requests = #log
   figures.faults = 0
-  for _, req in ipairs(log) do
+  -- the log, one line a request: two runs that met the same faults in the
+  -- same order have the same lines
+  figures.log = {}
+  for i, req in ipairs(log) do
     if req.fault then figures.faults = figures.faults + 1 end
+    figures.log[i] = ("%s %s %s %s"):format(req.method, req.path, tostring(req.status),
+      type(req.fault) == "table" and tostring(req.fault.kind) or tostring(req.fault))
   end
   figures.retries = retries
 
   local final = assert(client:all_security_groups{ per_page = 100 })
-  client:close()
+  if opts.keep_open then figures.client = client else client:close() end
   local by_name, seen = {}, {}
   for _, sg in ipairs(final) do
     seen[sg.id] = sg

@@ -28,7 +28,6 @@ function driver.in_coroutine()
   local co, main = coroutine.running()
   return co ~= nil and not main
 end
-local in_coroutine = driver.in_coroutine
 
 local Driver = {}
 Driver.__index = Driver
@@ -94,6 +93,13 @@ end
 
 -- Applies what libcurl asked for since the last call: sockets, timer.
 function Driver:sync()
+  self:apply()
+  self:arm()
+end
+
+-- The sockets libcurl asked for since the last call go to the host; its
+-- timer is noted (`arm` sets the host's).
+function Driver:apply()
   local changes = pack(self.core:multi_changes())
   local timer = changes[1]
   if timer ~= nil then self.curl_at = timer and self.now() + timer / 1000 or nil end
@@ -108,7 +114,6 @@ function Driver:sync()
       host:unwatch(fd)
     end
   end
-  self:arm()
 end
 
 -- Sets the host's one timer to the earliest of libcurl's timer and the
@@ -153,12 +158,16 @@ function Driver:ready(fd, readable, writable)
   self:after()
 end
 
--- After libcurl acted: the host learns the new sockets and timer, each
--- finished transfer goes to its owner, and woken coroutines run.
+-- After libcurl acted: each finished transfer goes to its owner, the host
+-- learns the new sockets, woken coroutines run, and the host's timer is
+-- set. The sockets go first, so what the coroutines see of the driver
+-- starts from libcurl's latest word (what they change they sync
+-- themselves); the timer last, once no wake is left queued.
 function Driver:after()
   self:route()
+  self:apply()
   self:flush()
-  self:sync()
+  self:arm()
 end
 
 function Driver:route()
@@ -352,22 +361,22 @@ function Driver:cancel_task(co)
 end
 
 --- Ends every wait: transfers in flight fail with a `usage` error, sleeps
--- end, the host's watchers and timer go. `resume`: run the woken
--- coroutines now (not from a finalizer).
-function Driver:close(resume)
+-- end, the host's watchers and timer go. The woken coroutines run at the
+-- next `flush` (the client's close calls it once the core is closed).
+function Driver:close()
   if self.closed then return end
   local owners = self.router.owners
   for tag, owner in pairs(owners) do
     owners[tag] = nil
     self:deliver(owner, pack(tag, nil, "usage", "the client is closed", 0, false))
   end
-  for w in pairs(self.sleepers) do self:wake(w) end
+  for _, w in pairs(self.waiting) do self:wake(w) end -- sleeps, task waits
   self.closed = true
   if serving[self.host] == self then serving[self.host] = nil end
   for fd in pairs(self.watched) do self.host:unwatch(fd) end
   self.watched, self.callbacks, self.owner_co = {}, {}, {}
   self.host:timer(nil)
-  if resume then self:flush() end
+  self.armed_at, self.curl_at = nil, nil
 end
 
 --- What the driver holds, for specs and leak checks.
