@@ -5,8 +5,9 @@
 -- 10,000 groups (20 ms added to every answer, `concurrency = 8`) and
 -- creates, waits for and deletes 50 more, the host's 5 ms timer keeps
 -- firing: the longest gap between two ticks stays under 25 ms, and the
--- results equal those of the blocking run. LOOP_HOSTS_FIGURES=1 prints each
--- host's figures to stderr.
+-- results equal those of the blocking run. A run whose longest gap went
+-- over the bound while this process hardly ran (the machine was busy) is
+-- repeated once. LOOP_HOSTS_FIGURES=1 prints each host's figures to stderr.
 local helper = require "helper"
 local scenario = require "support.loop_scenario"
 
@@ -50,6 +51,27 @@ local function incremental_gc(fn)
   collectgarbage("collect")
   local result = fn()
   if switched and previous == "generational" then collectgarbage("generational") end
+  return result
+end
+
+-- A gap over the bound while this process used under half of it in CPU:
+-- the machine ran something else then (the suite shares 2 cores with the
+-- emulator, and maybe with other jobs). Such a run is repeated once, and
+-- the repeat is checked; a gap the process itself spent stays a failure.
+local function busy_machine(r)
+  return type(r) == "table" and r.max_gap ~= nil and r.max_gap >= scenario.MAX_GAP
+    and r.gap_cpu < r.max_gap / 2
+end
+
+-- run() -> result; timings(result) -> the gap measurements in it.
+local function once_more_if_busy(host, run, timings)
+  local result = run()
+  for _, r in ipairs(timings(result)) do
+    if busy_machine(r) then
+      figures(host .. " (machine busy in the longest gap: run once more)", r)
+      return run()
+    end
+  end
   return result
 end
 
@@ -109,6 +131,31 @@ local function run_cqueues(cqueues, cq, client)
   return result
 end
 
+-- The scenario and :GenesisGroups in Neovim headless (nvim_scenario.lua),
+-- against `emu`: -> what it wrote (scenario.decode), its status checked.
+local function run_nvim(emu)
+  local out = os.tmpname()
+  local command = table.concat({
+    "cd", shell_quote(ROOT), "&&", "env",
+    "GC_ROOT=" .. shell_quote(ROOT), "GC_OUT=" .. shell_quote(out),
+    "GC_CPATH=" .. shell_quote(LUAJIT_CORE_DIR .. "/?.so"),
+    "GENESISCLOUD_TOKEN=" .. shell_quote(emu.token),
+    "GENESISCLOUD_ENDPOINT=" .. shell_quote(emu.endpoint),
+    "NVIM_LOG_FILE=/dev/null",
+    "timeout 150 nvim --headless -u NONE -i NONE -n",
+    "-c", shell_quote("luafile spec/support/nvim_scenario.lua"), "</dev/null",
+  }, " ")
+  local output, ok, status = helper.run(command)
+  local file = io.open(out)
+  local text = file and file:read("*a") or ""
+  if file then file:close() end
+  os.remove(out)
+  local got = scenario.decode(text)
+  assert.is_true(ok, "nvim ended with " .. tostring(status) .. ": " .. tostring(got.error) .. "\n" .. output)
+  assert.is_nil(got.error)
+  return got
+end
+
 describe("loop hosts #timing", function()
   local emu, reference
 
@@ -141,52 +188,56 @@ describe("loop hosts #timing", function()
   it("luv: the ticker keeps firing and the results are the blocking run's", function()
     local uv = optional "luv"
     if not uv then pending("luv is not installed for " .. _VERSION .. " (Debian: lua-luv)") return end
-    local client = helper.client(emu, { loop = require("genesiscloud.loop.luv").new(uv), timeout = 60 })
-    local result = incremental_gc(function() return run_luv(uv, client) end)
-    client:close()
-    uv.run("nowait")
+    if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then
+      pending("PUC Lua 5.1 cannot yield across pcall, which the concurrent listing runs its walk in")
+      return
+    end
+    local result = once_more_if_busy("luv", function()
+      local loop = require("genesiscloud.loop.luv").new(uv)
+      local client = helper.client(emu, { loop = loop, timeout = 60 })
+      local r = incremental_gc(function() return run_luv(uv, client) end)
+      client:close()
+      -- every handle closed: luv 1.44 (Debian 12) may crash in lua_close
+      -- on one left open (luvit/luv#437)
+      loop:close()
+      uv.run("nowait")
+      return r
+    end, function(r) return { r } end)
     check_result("luv", result, reference)
   end)
 
   it("cqueues: the ticker keeps firing and the results are the blocking run's", function()
     local cqueues = optional "cqueues"
     if not cqueues then pending("cqueues is not installed for " .. _VERSION .. " (Debian: lua-cqueues)") return end
-    local cq = cqueues.new()
-    local client = helper.client(emu, { loop = require("genesiscloud.loop.cqueues").new(cq), timeout = 60 })
-    local result = incremental_gc(function() return run_cqueues(cqueues, cq, client) end)
-    client:close()
+    if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then
+      pending("the cqueues adapter needs Lua 5.2+ or LuaJIT (yield across pcall)")
+      return
+    end
+    local result = once_more_if_busy("cqueues", function()
+      local cq = cqueues.new()
+      local loop = require("genesiscloud.loop.cqueues").new(cq)
+      local client = helper.client(emu, { loop = loop, timeout = 60 })
+      local r = incremental_gc(function() return run_cqueues(cqueues, cq, client) end)
+      client:close()
+      loop:close()
+      return r
+    end, function(r) return { r } end)
     check_result("cqueues", result, reference)
   end)
 
   it("Neovim headless: the scenario, and :GenesisGroups fills its buffer without freezing", function()
-    if not helper.run("command -v nvim")
-        :find("nvim") then pending("Neovim is not installed (Debian: neovim)") return end
+    if not helper.run("command -v nvim"):find("nvim") then
+      pending("Neovim is not installed (Debian: neovim)")
+      return
+    end
     local core = io.open(LUAJIT_CORE_DIR .. "/genesiscloud/core.so")
     if not core then
       pending("no C core built for LuaJIT in " .. LUAJIT_CORE_DIR .. " (`make build-luajit`; `make test` builds it)")
       return
     end
     core:close()
-    local out = os.tmpname()
-    local command = table.concat({
-      "cd", shell_quote(ROOT), "&&", "env",
-      "GC_ROOT=" .. shell_quote(ROOT), "GC_OUT=" .. shell_quote(out),
-      "GC_CPATH=" .. shell_quote(LUAJIT_CORE_DIR .. "/?.so"),
-      "GENESISCLOUD_TOKEN=" .. shell_quote(emu.token),
-      "GENESISCLOUD_ENDPOINT=" .. shell_quote(emu.endpoint),
-      "NVIM_LOG_FILE=/dev/null",
-      "timeout 150 nvim --headless -u NONE -i NONE -n",
-      "-c", shell_quote("luafile spec/support/nvim_scenario.lua"), "</dev/null",
-    }, " ")
-    local output, ok, status = helper.run(command)
-    local file = io.open(out)
-    local text = file and file:read("*a") or ""
-    if file then file:close() end
-    os.remove(out)
-    local got = scenario.decode(text)
-    assert.is_true(ok, "nvim ended with " .. tostring(status) .. ": " .. tostring(got.error)
-      .. "\n" .. output)
-    assert.is_nil(got.error)
+    local got = once_more_if_busy("nvim", function() return run_nvim(emu) end,
+      function(r) return { r.scenario, r.buffer } end)
     check_result("nvim", got.scenario, reference)
 
     -- :GenesisGroups: a header, then one line per group, the seeded ones
