@@ -57,6 +57,9 @@ local EXPECTED = {
     "1 group%(s%)",
   },
   ["list_groups.lua"] = { "^ID%s+NAME%s+STATUS%s+RULES\n", "0 group%(s%)\n$" },
+  ["loop_luv.lua"] = { "created and deleted loop%-example%-1, loop%-example%-2, loop%-example%-3\n",
+    "the loop ticked on while waiting\n" },
+  ["loop_cqueues.lua"] = { "listed 1 group%(s%) while the controller ticked on\n" },
   ["cleanup.lua"] = { "^no security group name matches \"%^ci%%%-\"\n$" },
   -- TAP: every test of the user's spec file ran and passed.
   ["busted_with_emulator_spec.lua"] = { "ok 1 ", "ok 2 ", "ok 3 ", "ok 4 ", "1%.%.4\n" },

@@ -29,7 +29,8 @@
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
                      void *socketp) {
   gc_multi *m = userp;
-  gc_socket_change *last = m->nchanges > 0 ? &m->changes[m->nchanges - 1] : NULL;
+  gc_socket_change *last =
+      m->nchanges > 0 ? &m->changes[m->nchanges - 1] : NULL;
   (void)easy;
   (void)socketp;
   if (last != NULL && last->fd == fd && last->what != CURL_POLL_REMOVE) {

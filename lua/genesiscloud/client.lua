@@ -60,9 +60,18 @@ end
 --- Closes the client: its connections go, and with a loop every request a
 -- coroutine waits for ends with a `usage` error ("the client is closed").
 -- Closing twice is fine.
+-- The waiting coroutines resume only once the core is closed, so a call
+-- they make next fails at once instead of blocking inside close.
+local function close(st, resume)
+  local d = st.driver
+  if d then d:close() end
+  local closed = st.core:close()
+  if d and resume then d:flush() end
+  return closed
+end
+
 method("close", function(_, st)
-  if st.driver then st.driver:close(true) end
-  return st.core:close()
+  return close(st, true)
 end)
 
 --- Runs `fn(...)` in a new coroutine on the client's loop, where client
@@ -135,18 +144,16 @@ end
 
 -- Closing twice is fine: the core's close is idempotent.
 function Client.__close(self)
-  local st = rawget(self, STATE)
-  if st.driver then st.driver:close(true) end
-  st.core:close()
+  close(rawget(self, STATE), true)
 end
 
--- A finalizer must not resume coroutines: it only ends the waits.
+-- A finalizer must not call the host's loop (at exit the loop may be gone
+-- already). A loop client's core stays with its driver, whose requests in
+-- flight run to their end; the core's own finalizer frees it after them.
 function Client.__gc(self)
   local st = rawget(self, STATE)
-  if st.driver then st.driver:close(false) end
-  st.core:close()
+  if not st.driver then st.core:close() end
 end
-
 --- Checks the fields a definition must have. -> true | nil, err
 local function check_definition(st, def)
   local bad

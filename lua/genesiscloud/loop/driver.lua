@@ -28,7 +28,6 @@ function driver.in_coroutine()
   local co, main = coroutine.running()
   return co ~= nil and not main
 end
-local in_coroutine = driver.in_coroutine
 
 local Driver = {}
 Driver.__index = Driver
@@ -340,21 +339,20 @@ function Driver:cancel_task(co)
 end
 
 --- Ends every wait: transfers in flight fail with a `usage` error, sleeps
--- end, the host's watchers and timer go. `resume`: run the woken
--- coroutines now (not from a finalizer).
-function Driver:close(resume)
+-- end, the host's watchers and timer go. The woken coroutines run at the
+-- next `flush` (the client's close calls it once the core is closed).
+function Driver:close()
   if self.closed then return end
   local owners = self.router.owners
   for tag, owner in pairs(owners) do
     owners[tag] = nil
     self:deliver(owner, pack(tag, nil, "usage", "the client is closed", 0, false))
   end
-  for w in pairs(self.sleepers) do self:wake(w) end
+  for _, w in pairs(self.waiting) do self:wake(w) end -- sleeps, task waits
   self.closed = true
   for fd in pairs(self.watched) do self.host:unwatch(fd) end
   self.watched, self.callbacks, self.owner_co = {}, {}, {}
   self.host:timer(nil)
-  if resume then self:flush() end
 end
 
 --- What the driver holds, for specs and leak checks.

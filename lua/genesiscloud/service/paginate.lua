@@ -14,6 +14,11 @@ local validate = require "genesiscloud.validate"
 
 local paginate = {}
 
+-- PUC Lua 5.1 cannot yield across pcall: there, inside a coroutine (a loop
+-- client waits by yielding), a concurrent walk runs without it, and pages
+-- fetched ahead of an error in fn are dropped when they arrive instead.
+local PCALL_BLOCKS_YIELD = _VERSION == "Lua 5.1" and rawget(_G, "jit") == nil
+
 --- The most pages a walk without `max_pages` fetches: a server that
 -- answers full pages of new objects for ever (or a list of more than a
 -- million objects at 100 a page) ends with a `too_large` error there.
@@ -326,6 +331,11 @@ function paginate.each(svc, fn, opts)
     end
   end
   if w.concurrency <= 1 then return walk() end
+  if PCALL_BLOCKS_YIELD and coroutine.running() then
+    local ok, failure = walk()
+    stop_prefetch(w)
+    return ok, failure
+  end
   -- Pages fetched ahead are dropped however the walk ends, an error in fn too.
   local results = table.pack and table.pack(pcall(walk)) or { n = 3, pcall(walk) }
   stop_prefetch(w)
