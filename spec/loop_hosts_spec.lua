@@ -188,10 +188,6 @@ describe("loop hosts #timing", function()
   it("luv: the ticker keeps firing and the results are the blocking run's", function()
     local uv = optional "luv"
     if not uv then pending("luv is not installed for " .. _VERSION .. " (Debian: lua-luv)") return end
-    if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then
-      pending("PUC Lua 5.1 cannot yield across pcall, which the concurrent listing runs its walk in")
-      return
-    end
     local result = once_more_if_busy("luv", function()
       local loop = require("genesiscloud.loop.luv").new(uv)
       local client = helper.client(emu, { loop = loop, timeout = 60 })
