@@ -301,17 +301,26 @@ docs: docs-deps
 	lua5.1 /usr/bin/ldoc --fatalwarnings .
 
 # `make embed-check`: examples/embed/host.c (two lua_States, each in its own
-# thread, loading the module at the same moment) against the emulator,
-# under valgrind (scripts/embed-check).
+# thread, loading the module at the same moment) and
+# examples/embed/poll_host.c (a host with its own poll() loop driving a
+# loop client, against 10,000 groups: scripts/poll-host-run) against the
+# emulator, under valgrind (scripts/embed-check). `make test` builds and
+# runs the poll host too, without valgrind (spec/loop_c_host_spec.lua).
 EMBED_HOST := $(BUILD)/embed/host
+POLL_HOST  := $(BUILD)/embed/poll_host
 
 $(EMBED_HOST): examples/embed/host.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -O1 -g $(WARN) $(LUA_CFLAGS) -o $@ $< \
 	  $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread
 
-embed-check: deps build $(EMBED_HOST)
-	@scripts/embed-check $(EMBED_HOST)
+$(POLL_HOST): examples/embed/poll_host.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -O1 -g $(WARN) $(LUA_CFLAGS) -o $@ $< \
+	  $(shell pkg-config --libs lua$(LUA_VERSION))
+
+embed-check: deps build $(EMBED_HOST) $(POLL_HOST)
+	@scripts/embed-check $(EMBED_HOST) $(POLL_HOST)
 
 # ---- Benchmark --------------------------------------------------------------
 
