@@ -9,3 +9,6 @@ exclude_files = { "tools", "build" }
 
 files["spec"] = { std = "+busted" }
 files["bin"] = { std = "max" }
+-- Neovim's Lua: the plugin example and the script the loop hosts spec runs in it.
+files["examples/nvim"] = { globals = { "vim" } }
+files["spec/support/nvim_scenario.lua"] = { globals = { "vim" } }

@@ -34,7 +34,8 @@ end
 -- Optional methods, for hosts that run their own coroutines (as cqueues
 -- does): `spawn` starts fn in a coroutine of the host; `suspend` parks
 -- the running coroutine and `resume` wakes it on a later turn of the loop
--- (never inside the driver's call), through a zero timer.
+-- (never inside the driver's call), through a zero timer, with the
+-- waiter's own resume (docs/event-loop.md).
 local function host_spawn(self, fn)
   self.calls.spawn = self.calls.spawn + 1
   resume(self, coroutine.create(fn))
@@ -53,7 +54,11 @@ local function host_resume(self, waiter)
   t:start(0, 0, function()
     t:close()
     self.pending_resumes = self.pending_resumes - 1
-    if coroutine.status(co) == "suspended" then resume(self, co) end
+    if coroutine.status(co) ~= "suspended" then return end
+    -- as the interface asks of an adapter that resumes later: through the
+    -- driver (waiter.resume), so an error ends the coroutine's task
+    if waiter.resume then return waiter.resume(waiter) end
+    resume(self, co)
   end)
 end
 

@@ -76,6 +76,10 @@ function driver.new(handle, host, router, now)
     wakes = {}, closed = false,
   }, Driver)
   d.on_timer = function() d:fire() end
+  -- waiter.resume(waiter): resumes a plain coroutine as flush would, its
+  -- failure going to its task; for an adapter that resumes later (luv
+  -- with `schedule`), so a task that raises after a wait still ends.
+  d.resume_waiter = function(w) d:run(w.co) end
   serving[host] = d
   return d
 end
@@ -276,7 +280,7 @@ end
 function Driver:wait(owner, timeout)
   local co = coroutine.running()
   self:check_cancel(co)
-  local w = { co = co }
+  local w = { co = co, resume = self.resume_waiter }
   if owner then owner.waiter = w end
   if timeout then
     w.at = self.now() + timeout

@@ -22,6 +22,9 @@ function M.new(uv, opts)
     self.suspend = function() return coroutine.yield() end
     self.resume = function(_, waiter)
       schedule(function()
+        -- through the driver (waiter.resume), so a task that raises ends
+        -- failed, its on_done called, rather than left running
+        if waiter.resume then return waiter.resume(waiter) end
         local ok, err = coroutine.resume(waiter.co)
         if not ok then error(err, 0) end
       end)

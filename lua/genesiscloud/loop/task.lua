@@ -15,9 +15,6 @@ local task = {}
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 
--- Whether a coroutine can yield from inside pcall: not on PUC Lua 5.1.
-local PCALL_YIELDS = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
-
 local Task = { __name = "genesiscloud task" }
 Task.__index = Task
 
@@ -124,18 +121,13 @@ function task.spawn(d, fn, ...)
     local results = pack(true, fn(unpack(args, 1, args.n)))
     t:settle("done", pack(unpack(results, 2, results.n)))
   end
-  -- The host resumes the coroutine (its own spawn, or its resume): its
-  -- errors never pass through the driver, so catch them here (5.2+ and
-  -- LuaJIT can yield across pcall; on PUC 5.1 an error after the first
-  -- wait of a task on such a host goes to the host).
-  local function guarded()
-    local ok, err = pcall(body)
-    if not ok then t:fail(err) end
-  end
   if d.host.spawn then
-    d.host:spawn(guarded)
-  elseif d.host.resume and PCALL_YIELDS then
-    d:run(coroutine.create(guarded))
+    -- the host runs its own coroutines: catch the error here (5.2+ and
+    -- LuaJIT can yield across pcall)
+    d.host:spawn(function()
+      local ok, err = pcall(body)
+      if not ok then t:fail(err) end
+    end)
   else
     d:run(coroutine.create(body))
   end
