@@ -64,7 +64,7 @@ local function scratch()
   return buf
 end
 
-local CHUNK = 500 -- groups written per turn of the editor's loop
+local CHUNK = 200 -- groups written per turn of the editor's loop
 
 --- A group's line.
 function M.line(g)
