@@ -37,7 +37,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     last->what = what;
     return 0;
   }
-  if (m->nchanges == m->changes_cap) {
+  if (m->changes == NULL || m->nchanges == m->changes_cap) {
     size_t cap = m->changes_cap ? m->changes_cap * 2 : 8;
     gc_socket_change *grown = realloc(m->changes, cap * sizeof(*grown));
     if (grown == NULL)
