@@ -88,17 +88,7 @@ local function run_luv(uv, client)
   local result
   local watchdog = uv.new_timer()
   watchdog:start(120000, 0, function() result = result or { error = "timed out after 120 s" } end)
-  scenario.start(client, function(period)
-    local tick, finish = scenario.gaps(function() return uv.hrtime() / 1e9 end)
-    local timer = uv.new_timer()
-    local ms = math.floor(period * 1000 + 0.5)
-    timer:start(ms, ms, tick)
-    return function()
-      timer:stop()
-      timer:close()
-      return finish()
-    end
-  end, function(r) result = result or r end)
+  scenario.start(client, scenario.luv_ticker(uv), function(r) result = result or r end)
   while not result do uv.run("once") end
   watchdog:stop()
   watchdog:close()

@@ -226,4 +226,20 @@ function scenario.decode(text)
   return result
 end
 
+--- A ticker on luv's loop `uv` for scenario.start: start(period) runs a
+-- repeating timer and returns the function that stops it and gives the gaps.
+function scenario.luv_ticker(uv)
+  return function(period)
+    local tick, finish = scenario.gaps(function() return uv.hrtime() / 1e9 end)
+    local timer = uv.new_timer()
+    local ms = math.floor(period * 1000 + 0.5)
+    timer:start(ms, ms, tick)
+    return function()
+      timer:stop()
+      timer:close()
+      return finish()
+    end
+  end
+end
+
 return scenario

@@ -39,17 +39,7 @@ local function guarded(fn)
   end
 end
 
-local function start_ticker(period)
-  local tick, finish = scenario.gaps(function() return uv.hrtime() / 1e9 end)
-  local timer = uv.new_timer()
-  local ms = math.floor(period * 1000 + 0.5)
-  timer:start(ms, ms, tick)
-  return function()
-    timer:stop()
-    timer:close()
-    return finish()
-  end
-end
+local start_ticker = scenario.luv_ticker(uv)
 
 -- 2. :GenesisGroups, the editor's plugin, until its buffer is filled.
 local function plugin_step()
